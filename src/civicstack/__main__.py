@@ -1,0 +1,3 @@
+from civicstack.cli import main
+
+main()

@@ -1,0 +1,330 @@
+"""The staff console: Django admin themed for the city and scoped by agency.
+
+Rights come from StaffRoles, not from Django's per-user model permissions, so an agency's
+records are editable only by that agency's staff (see selectors.staff_scope). Writes to people,
+roles and keys go through services, so the console leaves the same audit trail as the API.
+"""
+
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_otp import devices_for_user
+
+from . import selectors, services
+from .errors import ServiceError
+from .models import Agency, AgencyContact, ApiKey, AuditEvent, District, Notification, Person, StaffRole, Village
+
+
+class StaffConsole(admin.AdminSite):
+    site_header = _("Civic Stack staff console")
+    site_title = _("Staff console")
+    index_title = _("Records you can act on")
+    login_template = None
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        if not (user.is_active and user.is_authenticated):
+            return False
+        if not (selectors.staff_scope(user).is_staff or user.is_superuser):
+            return False
+        # Staff who enrolled a second factor must have used it in this session.
+        enrolled = any(True for _ in devices_for_user(user, confirmed=True))
+        return not enrolled or user.is_verified()
+
+    def login(self, request, extra_context=None):
+        return redirect(f"/login/?next={request.get_full_path()}")
+
+
+console = StaffConsole(name="admin")
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Every staff member may view; who may change is decided per model by ``can_change``."""
+
+    def has_module_permission(self, request):
+        return self.admin_site.has_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site.has_permission(request)
+
+    def can_change(self, request, obj) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return self.admin_site.has_permission(request) and self.can_change(request, obj)
+
+    def has_add_permission(self, request):
+        return self.has_change_permission(request, None)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _is_city_admin(request) -> bool:
+    return request.user.is_superuser or selectors.staff_scope(request.user).has_role(StaffRole.Role.CITY_ADMIN)
+
+
+class VillageInline(admin.TabularInline):
+    model = Village
+    extra = 0
+    fields = ["code", "name_zh"]
+    readonly_fields = ["code", "name_zh"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(District, site=console)
+class DistrictAdmin(ScopedAdmin):
+    list_display = ["code", "name_zh", "name_en", "postal_code", "indigenous_mountain"]
+    search_fields = ["code", "name_zh", "name_en"]
+    inlines = [VillageInline]
+
+    def can_change(self, request, obj):
+        return _is_city_admin(request)
+
+
+class AgencyContactInline(admin.TabularInline):
+    model = AgencyContact
+    extra = 1
+    fields = ["unit", "title", "name", "phone", "fax", "sort_order"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None or selectors.staff_scope(request.user).acts_for(obj.pk) or request.user.is_superuser
+
+    has_add_permission = has_change_permission
+    has_delete_permission = has_change_permission
+
+
+@admin.register(Agency, site=console)
+class AgencyAdmin(ScopedAdmin):
+    list_display = ["code", "name_zh", "name_en", "kind", "district", "phone"]
+    list_filter = ["kind", "district"]
+    search_fields = ["code", "name_zh", "name_en"]
+    list_select_related = ["district"]
+    raw_id_fields = ["parent"]
+    inlines = [AgencyContactInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Agency staff may keep their contact details current; the tree itself is the city's.
+        return [] if _is_city_admin(request) else ["code", "name_zh", "name_en", "kind", "parent", "district", "is_active"]
+
+    def can_change(self, request, obj):
+        if obj is None:
+            return _is_city_admin(request)
+        return request.user.is_superuser or selectors.staff_scope(request.user).acts_for(obj.pk)
+
+
+class PersonAddForm(forms.ModelForm):
+    identifier = forms.CharField(label=_("National ID or resident certificate number"), max_length=12)
+
+    class Meta:
+        model = Person
+        fields = ["name", "birth_date", "sex", "district", "village", "address", "phone", "email",
+                  "income_status", "disability_level", "indigenous", "registered_since"]  # fmt: skip
+
+
+@admin.register(Person, site=console)
+class PersonAdmin(ScopedAdmin):
+    list_display = ["id_masked", "name", "sex", "birth_date", "district"]
+    list_filter = ["district", "income_status", "disability_level", "indigenous"]
+    search_fields = ["name"]
+    list_select_related = ["district"]
+    raw_id_fields = ["household", "user", "village"]
+    readonly_fields = ["id_masked", "id_kind", "birth_date", "sex", "user", "created_at", "updated_at"]
+    fields = [
+        "id_masked", "id_kind", "name", "birth_date", "sex", "district", "village", "address", "registered_since",
+        "household", "relationship", "phone", "email", "income_status", "disability_level", "indigenous",
+        "deceased_on", "moved_out_on", "user", "created_at", "updated_at",
+    ]  # fmt: skip
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return selectors.people_visible_to(request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        # An exact identification number is looked up through its keyed hash, never by substring.
+        term = search_term.strip()
+        if len(term) == 10 and term[0].isalpha():
+            return queryset.filter(id_digest=selectors.person_digest(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = PersonAddForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["identifier", *PersonAddForm.Meta.fields]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def can_change(self, request, obj):
+        scope = selectors.staff_scope(request.user)
+        if obj is None:
+            return scope.is_staff
+        return scope.all_districts or obj.district_id in scope.district_ids
+
+    def changelist_view(self, request, extra_context=None):
+        services.people_searched(
+            actor=request.user, filters={k: v for k, v in request.GET.items() if k != "q"} | (
+                {"q": "<search>"} if request.GET.get("q") else {}), result_count=-1, channel="console",
+        )  # fmt: skip
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            person = self.get_queryset(request).filter(pk=object_id).first()
+            if person is not None:
+                services.person_viewed(actor=request.user, person=person, channel="console")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        try:
+            if change:
+                changes = {name: form.cleaned_data[name] for name in form.changed_data
+                           if name in services.PERSON_EDITABLE_FIELDS}  # fmt: skip
+                fresh = Person.objects.select_for_update().get(pk=obj.pk)
+                services.person_update(actor=request.user, person=fresh, **changes)
+            else:
+                data = services.PersonInput(
+                    identifier=form.cleaned_data["identifier"],
+                    **{k: form.cleaned_data[k] for k in PersonAddForm.Meta.fields},
+                )
+                created = services.person_register(actor=request.user, data=data)
+                obj.pk = created.pk
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            raise
+
+
+class ScopedByAgencyAdmin(ScopedAdmin):
+    def get_queryset(self, request):
+        return selectors.scope_by_agency(super().get_queryset(request), request.user)
+
+
+@admin.register(StaffRole, site=console)
+class StaffRoleAdmin(ScopedByAgencyAdmin):
+    list_display = ["user", "agency", "role", "granted_by", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "agency__name_zh", "agency__code"]
+    raw_id_fields = ["user", "agency"]
+    fields = ["user", "agency", "role"]
+    list_select_related = ["user", "agency", "granted_by"]
+
+    def can_change(self, request, obj):
+        scope = selectors.staff_scope(request.user)
+        if obj is None:
+            return scope.has_role(StaffRole.Role.CITY_ADMIN, StaffRole.Role.AGENCY_ADMIN)
+        return scope.can_manage_staff_of(obj.agency_id)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise ServiceError("roles are granted or revoked, not edited")
+        granted = services.staff_role_grant(
+            actor=request.user, user=form.cleaned_data["user"], agency=form.cleaned_data["agency"],
+            role=form.cleaned_data["role"],
+        )  # fmt: skip
+        obj.pk = granted.pk
+
+    def delete_model(self, request, obj):
+        services.staff_role_revoke(actor=request.user, staff_role=obj)
+
+    def delete_queryset(self, request, queryset):
+        for staff_role in queryset:
+            services.staff_role_revoke(actor=request.user, staff_role=staff_role)
+
+
+@admin.register(AuditEvent, site=console)
+class AuditEventAdmin(ScopedAdmin):
+    list_display = ["sequence", "created_at", "actor_username", "agency_code", "action", "object_type", "object_id"]
+    list_filter = ["action"]
+    search_fields = ["actor_username", "object_id", "agency_code"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return selectors.audit_events_visible_to(request.user)
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(label=_("Scopes"), widget=forms.CheckboxSelectMultiple)
+    valid_days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=730, initial=365)
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "partner", "agency"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].choices = sorted(services.API_KEY_SCOPES.items())
+
+
+@admin.register(ApiKey, site=console)
+class ApiKeyAdmin(ScopedByAgencyAdmin):
+    list_display = ["name", "partner", "agency", "prefix", "expires_at", "revoked_at", "last_used_at"]
+    readonly_fields = ["prefix", "scopes", "created_by", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    raw_id_fields = ["agency"]
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "partner", "agency", "scopes", "valid_days"]
+        return ["name", "partner", "agency", *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["name", "partner", "agency", *self.readonly_fields]
+
+    def can_change(self, request, obj):
+        scope = selectors.staff_scope(request.user)
+        if obj is None:
+            return scope.has_role(StaffRole.Role.CITY_ADMIN, StaffRole.Role.AGENCY_ADMIN)
+        return scope.can_manage_staff_of(obj.agency_id)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        raw, key = services.api_key_create(
+            actor=request.user, name=form.cleaned_data["name"], partner=form.cleaned_data["partner"],
+            agency=form.cleaned_data["agency"], scopes=form.cleaned_data["scopes"],
+            expires_at=timezone.now() + datetime.timedelta(days=form.cleaned_data["valid_days"]),
+        )  # fmt: skip
+        obj.pk = key.pk
+        messages.warning(request, _("Copy the key now; it will not be shown again: %(key)s") % {"key": raw})
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request, queryset):
+        for key in queryset:
+            services.api_key_revoke(actor=request.user, key=key)
+
+
+@admin.register(Notification, site=console)
+class NotificationAdmin(ScopedAdmin):
+    """Staff see their own inbox here."""
+
+    list_display = ["subject", "created_at", "read_at"]
+    readonly_fields = ["subject", "body", "url", "created_at", "read_at", "emailed_at"]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return selectors.notifications_for(request.user)

@@ -1,0 +1,16 @@
+from django.urls import include, path
+
+from civicstack.api import api
+from civicstack.core.admin import console
+from civicstack.core.views import healthz
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("staff/", console.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+    path("", include("civicstack.core.urls")),
+]
+
+handler404 = "civicstack.core.views.page_not_found"
+handler500 = "civicstack.core.views.server_error"

@@ -43,7 +43,9 @@ def districts(db):
 
 @pytest.fixture
 def make_person(db, districts):
-    def make(*, district=None, name="王小明", sex="M", birth_date=datetime.date(1980, 5, 17), user=None, **extra):
+    def make(
+        *, district=None, name="王小明", sex="M", birth_date=datetime.date(1980, 5, 17), user=None, **extra
+    ):
         data = services.PersonInput(
             identifier=extra.pop("identifier", None) or new_identifier(sex), name=name, birth_date=birth_date,
             sex=sex, district=district or districts[0], **extra,

@@ -18,7 +18,17 @@ from django_otp import devices_for_user
 
 from . import selectors, services
 from .errors import ServiceError
-from .models import Agency, AgencyContact, ApiKey, AuditEvent, District, Notification, Person, StaffRole, Village
+from .models import (
+    Agency,
+    AgencyContact,
+    ApiKey,
+    AuditEvent,
+    District,
+    Notification,
+    Person,
+    StaffRole,
+    Village,
+)
 
 
 class StaffConsole(admin.AdminSite):
@@ -67,7 +77,9 @@ class ScopedAdmin(admin.ModelAdmin):
 
 
 def _is_city_admin(request) -> bool:
-    return request.user.is_superuser or selectors.staff_scope(request.user).has_role(StaffRole.Role.CITY_ADMIN)
+    return request.user.is_superuser or selectors.staff_scope(request.user).has_role(
+        StaffRole.Role.CITY_ADMIN
+    )
 
 
 class VillageInline(admin.TabularInline):
@@ -97,7 +109,9 @@ class AgencyContactInline(admin.TabularInline):
     fields = ["unit", "title", "name", "phone", "fax", "sort_order"]
 
     def has_change_permission(self, request, obj=None):
-        return obj is None or selectors.staff_scope(request.user).acts_for(obj.pk) or request.user.is_superuser
+        return (
+            obj is None or selectors.staff_scope(request.user).acts_for(obj.pk) or request.user.is_superuser
+        )
 
     has_add_permission = has_change_permission
     has_delete_permission = has_change_permission
@@ -114,7 +128,11 @@ class AgencyAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Agency staff may keep their contact details current; the tree itself is the city's.
-        return [] if _is_city_admin(request) else ["code", "name_zh", "name_en", "kind", "parent", "district", "is_active"]
+        return (
+            []
+            if _is_city_admin(request)
+            else ["code", "name_zh", "name_en", "kind", "parent", "district", "is_active"]
+        )
 
     def can_change(self, request, obj):
         if obj is None:
@@ -252,7 +270,15 @@ class StaffRoleAdmin(ScopedByAgencyAdmin):
 
 @admin.register(AuditEvent, site=console)
 class AuditEventAdmin(ScopedAdmin):
-    list_display = ["sequence", "created_at", "actor_username", "agency_code", "action", "object_type", "object_id"]
+    list_display = [
+        "sequence",
+        "created_at",
+        "actor_username",
+        "agency_code",
+        "action",
+        "object_type",
+        "object_id",
+    ]
     list_filter = ["action"]
     search_fields = ["actor_username", "object_id", "agency_code"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
@@ -278,7 +304,15 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey, site=console)
 class ApiKeyAdmin(ScopedByAgencyAdmin):
     list_display = ["name", "partner", "agency", "prefix", "expires_at", "revoked_at", "last_used_at"]
-    readonly_fields = ["prefix", "scopes", "created_by", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    readonly_fields = [
+        "prefix",
+        "scopes",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
     raw_id_fields = ["agency"]
     actions = ["revoke"]
 

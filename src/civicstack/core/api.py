@@ -12,7 +12,12 @@ from pydantic import Field
 
 from . import identity, selectors, services
 from .api_support import (
-    ERROR_RESPONSES, USER_AUTH, USER_OR_PARTNER_AUTH, Pagination, require_scope, require_staff,
+    ERROR_RESPONSES,
+    USER_AUTH,
+    USER_OR_PARTNER_AUTH,
+    Pagination,
+    require_scope,
+    require_staff,
     require_user,
 )  # fmt: skip
 from .errors import InvalidInput, NotAuthenticated, NotFound
@@ -33,7 +38,7 @@ class TokenIn(Schema):
 
 class TokenOut(Schema):
     token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
     expires_at: datetime.datetime
 
 
@@ -88,7 +93,9 @@ def me(request: HttpRequest):
         "full_name": user.get_full_name(),
         "email": user.email,
         "is_staff_member": selectors.staff_scope(user).is_staff,
-        "roles": [{"agency_code": r.agency.code, "agency_name": r.agency.name, "role": r.role} for r in roles],
+        "roles": [
+            {"agency_code": r.agency.code, "agency_name": r.agency.name, "role": r.role} for r in roles
+        ],
         "person_id": person.pk if person else None,
     }
 
@@ -183,7 +190,10 @@ def agency_list(request: HttpRequest, filters: Query[AgencyFilter]):
 @router.get("/agencies/{code}", response={200: AgencyDetailOut, **ERROR_RESPONSES}, auth=None)
 def agency_detail(request: HttpRequest, code: str):
     agency = (
-        Agency.objects.select_related("parent", "district").prefetch_related("contacts").filter(code=code).first()
+        Agency.objects.select_related("parent", "district")
+        .prefetch_related("contacts")
+        .filter(code=code)
+        .first()
     )
     if agency is None:
         raise NotFound("agency not found")
@@ -239,7 +249,9 @@ class PersonOut(PersonListOut):
 class PeopleFilter(Schema):
     district: str | None = Field(None, max_length=16, description="district code")
     name: str | None = Field(None, max_length=60, description="exact name")
-    identifier: str | None = Field(None, max_length=12, description="exact national ID or resident certificate number")
+    identifier: str | None = Field(
+        None, max_length=12, description="exact national ID or resident certificate number"
+    )
 
 
 @router.get("/people", response={200: list[PersonListOut], **ERROR_RESPONSES}, auth=USER_AUTH)
@@ -254,7 +266,9 @@ def person_list(request: HttpRequest, filters: Query[PeopleFilter]):
         people = people.filter(name=filters.name)
     if filters.identifier:
         people = people.filter(id_digest=selectors.person_digest(filters.identifier))
-    used = {k: ("<identifier>" if k == "identifier" else v) for k, v in filters.dict(exclude_none=True).items()}
+    used = {
+        k: ("<identifier>" if k == "identifier" else v) for k, v in filters.dict(exclude_none=True).items()
+    }
     services.people_searched(actor=request.user, filters=used, result_count=people.count(), channel="api")
     return people
 
@@ -283,7 +297,11 @@ def person_reveal_identifier(request: HttpRequest, person_id: int, payload: Reve
     """Staff: the whole identification number, with a reason that goes into the audit trail."""
     require_staff(request)
     person = selectors.access_person_by_id(request.user, person_id)
-    return {"identifier": services.person_reveal_identifier(actor=request.user, person=person, reason=payload.reason)}
+    return {
+        "identifier": services.person_reveal_identifier(
+            actor=request.user, person=person, reason=payload.reason
+        )
+    }
 
 
 @router.get("/me/person", response={200: PersonOut, **ERROR_RESPONSES}, auth=USER_AUTH)
@@ -305,9 +323,7 @@ class VerifyOut(Schema):
     resident: bool
 
 
-@router.post(
-    "/people/verify", response={200: VerifyOut, **ERROR_RESPONSES}, auth=USER_OR_PARTNER_AUTH
-)
+@router.post("/people/verify", response={200: VerifyOut, **ERROR_RESPONSES}, auth=USER_OR_PARTNER_AUTH)
 def person_verify(request: HttpRequest, payload: VerifyIn):
     """Partners (scope ``core.people:verify``): does this number and birth date belong to a living
     resident of the city? Answers yes or no and nothing more; each call is audited."""
@@ -393,5 +409,3 @@ def audit_event_list(request: HttpRequest, filters: Query[AuditFilter]):
     if filters.since:
         events = events.filter(created_at__gte=filters.since)
     return events
-
-

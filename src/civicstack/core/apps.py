@@ -15,19 +15,28 @@ class CoreConfig(AppConfig):
 
         register_tile(
             PortalTile(
-                key="core.my-data", title=_("My data"), url=reverse_lazy("core:my_data"), icon="person",
+                key="core.my-data",
+                title=_("My data"),
+                url=reverse_lazy("core:my_data"),
+                icon="person",
                 description=_("Your household registration record, household members and messages."),
             )
         )
         register_tile(
             PortalTile(
-                key="core.directory", title=_("Agency directory"), url=reverse_lazy("core:directory"),
-                icon="building", description=_("Every agency, district office and school, with phone numbers."),
+                key="core.directory",
+                title=_("Agency directory"),
+                url=reverse_lazy("core:directory"),
+                icon="building",
+                description=_("Every agency, district office and school, with phone numbers."),
             )
         )
         register_tile(
             PortalTile(
-                key="core.api", title=_("Developer API"), url="/api/docs", icon="code",
+                key="core.api",
+                title=_("Developer API"),
+                url="/api/docs",
+                icon="code",
                 description=_("OpenAPI documentation of every service, for partners and developers."),
             )
         )

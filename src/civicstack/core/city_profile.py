@@ -139,8 +139,13 @@ def city_profile_load(*, path: Path | None = None) -> LoadSummary:
                 AgencyContact.objects.filter(agency=agency).delete()
                 AgencyContact.objects.bulk_create(
                     AgencyContact(
-                        agency=agency, unit=c.get("unit", ""), title=c.get("title", ""), name=c.get("name", ""),
-                        phone=c.get("phone", ""), fax=c.get("fax", ""), sort_order=i,
+                        agency=agency,
+                        unit=c.get("unit", ""),
+                        title=c.get("title", ""),
+                        name=c.get("name", ""),
+                        phone=c.get("phone", ""),
+                        fax=c.get("fax", ""),
+                        sort_order=i,
                     )  # fmt: skip
                     for i, c in enumerate(row["contacts"])
                 )

@@ -14,7 +14,7 @@ from django.db import transaction
 from faker.providers.person.zh_TW import Provider as ZhTwNames
 
 from . import crypto, identity
-from .city_profile import city_profile_load, read_profile, profile_path
+from .city_profile import city_profile_load, profile_path, read_profile
 from .models import Agency, District, Household, Person, StaffRole, User, Village
 from .selectors import ID_LOOKUP_PURPOSE
 from .services import ID_ENCRYPTION_PURPOSE, audit_record, notification_send, staff_role_grant
@@ -34,7 +34,9 @@ class DemoLogin:
 DEMO_LOGINS = [
     DemoLogin("citizen", "citizen-demo-2019", "citizen", "a citizen with a household record"),
     DemoLogin("clerk", "clerk-demo-2019", StaffRole.Role.CLERK, "a clerk of the second district's office"),
-    DemoLogin("supervisor", "supervisor-demo-2019", StaffRole.Role.SUPERVISOR, "the same office's supervisor"),
+    DemoLogin(
+        "supervisor", "supervisor-demo-2019", StaffRole.Role.SUPERVISOR, "the same office's supervisor"
+    ),
     DemoLogin("cityadmin", "cityadmin-demo-2019", StaffRole.Role.CITY_ADMIN, "a city administrator"),
 ]
 
@@ -117,7 +119,8 @@ class Generator:
         neighbourhood = f"{self.rng.randint(1, 30)}鄰" if village else ""
         address = (
             f"{district.name_zh}{village.name_zh if village else ''}{neighbourhood}{street}"
-            f"{self.rng.randint(1, 480)}號" + (f"{self.rng.randint(2, 15)}樓" if self.rng.random() < 0.5 else "")
+            f"{self.rng.randint(1, 480)}號"
+            + (f"{self.rng.randint(2, 15)}樓" if self.rng.random() < 0.5 else "")
         )
         self.household_counter += 1
         household = Household(
@@ -131,9 +134,13 @@ class Generator:
         head_birth = self.birth_date(22, 90)
         head_age = (self.today - head_birth).days // 365
         surname = self.rng.choice(self.surnames)
-        members = [self.person(sex=head_sex, birth_date=head_birth, relationship="head", surname=surname, **common)]
+        members = [
+            self.person(sex=head_sex, birth_date=head_birth, relationship="head", surname=surname, **common)
+        ]
         if self.rng.random() < 0.65:
-            spouse_birth = min(self.today, head_birth + datetime.timedelta(days=self.rng.randint(-2500, 2500)))
+            spouse_birth = min(
+                self.today, head_birth + datetime.timedelta(days=self.rng.randint(-2500, 2500))
+            )
             members.append(self.person(sex="F" if head_sex == "M" else "M", birth_date=spouse_birth,
                                        relationship="spouse", **common))  # fmt: skip
         if 24 <= head_age <= 60:
@@ -178,9 +185,10 @@ def ensure_demo_logins(generator_seed: int = 2019) -> list[DemoLogin]:
         Agency.objects.filter(kind=Agency.Kind.DISTRICT_OFFICE, district=clerk_district).first()
         or Agency.objects.filter(district=clerk_district).first()
     )
-    it_department = Agency.objects.filter(name_en__icontains="information technology").first() or Agency.objects.filter(
-        kind=Agency.Kind.CITY_GOVERNMENT
-    ).first()
+    it_department = (
+        Agency.objects.filter(name_en__icontains="information technology").first()
+        or Agency.objects.filter(kind=Agency.Kind.CITY_GOVERNMENT).first()
+    )
     with transaction.atomic():
         for login in DEMO_LOGINS:
             user, created = User.objects.get_or_create(username=login.username)
@@ -220,7 +228,9 @@ def load_demo_data(*, scale: str, seed: int = 2019, progress_factory=None) -> di
     created = 0
     if existing < target:
         bar = progress_factory(target - existing) if progress_factory else None
-        created = generate_people(count=target - existing, seed=seed + existing, progress=bar.update if bar else None)
+        created = generate_people(
+            count=target - existing, seed=seed + existing, progress=bar.update if bar else None
+        )
         if bar:
             bar.close()
     ensure_demo_logins()

@@ -87,7 +87,12 @@ def staff_scope(user: User) -> StaffScope:
 
 def acting_agency(user: User) -> Agency | None:
     """The agency a staff member acts for by default: their most senior role's agency."""
-    order = [StaffRole.Role.CITY_ADMIN, StaffRole.Role.AGENCY_ADMIN, StaffRole.Role.SUPERVISOR, StaffRole.Role.CLERK]
+    order = [
+        StaffRole.Role.CITY_ADMIN,
+        StaffRole.Role.AGENCY_ADMIN,
+        StaffRole.Role.SUPERVISOR,
+        StaffRole.Role.CLERK,
+    ]
     roles = list(StaffRole.objects.filter(user=user).select_related("agency"))
     roles.sort(key=lambda r: order.index(r.role))
     return roles[0].agency if roles else None

@@ -16,8 +16,18 @@ from django.utils import timezone
 from . import audit_chain, crypto, identity
 from .errors import Conflict, InvalidInput, NotAuthenticated, PermissionDenied
 from .models import (
-    Agency, ApiKey, ApiToken, AuditChainHead, AuditEvent, District, Household, Notification, Person,
-    StaffRole, User, Village,
+    Agency,
+    ApiKey,
+    ApiToken,
+    AuditChainHead,
+    AuditEvent,
+    District,
+    Household,
+    Notification,
+    Person,
+    StaffRole,
+    User,
+    Village,
 )  # fmt: skip
 from .selectors import ID_LOOKUP_PURPOSE, acting_agency, staff_scope
 
@@ -151,7 +161,9 @@ def person_update(*, actor: User, person: Person, reason: str = "", **changes) -
     if changed:
         person.save(update_fields=[*changed, "updated_at"])
         # Field names only: the audit trail must not become a second copy of personal data.
-        audit_record(actor=actor, action="person.updated", obj=person, reason=reason, data={"fields": changed})
+        audit_record(
+            actor=actor, action="person.updated", obj=person, reason=reason, data={"fields": changed}
+        )
     return person
 
 
@@ -298,7 +310,9 @@ def api_token_authenticate(raw: str) -> User | None:
 
 @transaction.atomic
 def api_token_revoke(*, raw: str) -> None:
-    ApiToken.objects.filter(token_hash=_sha256(raw), revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiToken.objects.filter(token_hash=_sha256(raw), revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
 
 
 API_KEY_SCOPES = {

@@ -4,6 +4,7 @@ directory, and two-factor enrolment for staff. Thin: they parse, call selectors/
 import base64
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
@@ -14,7 +15,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_otp import devices_for_user, login as otp_login
+from django_otp import devices_for_user
+from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import selectors, services
@@ -37,7 +39,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return reverse("core:home")
 
@@ -49,7 +53,9 @@ def _confirmed_device(user: User):
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
+        user = authenticate(
+            request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+        )
         if user is not None:
             if _confirmed_device(user) is not None:
                 # Password accepted; the session is not logged in until the one-time code is.
@@ -81,9 +87,14 @@ def login_otp_view(request: HttpRequest) -> HttpResponse:
 
 def login_locked_out(request: HttpRequest, credentials=None, *args, **kwargs) -> HttpResponse:
     """django-axes calls this when a username and address have failed too often."""
-    message = _("Too many failed logins. Wait 15 minutes and try again, or call 1999 for help.")
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = _("Too many failed logins. Wait %(minutes)d minutes and try again, or call 1999 for help.") % {
+        "minutes": minutes
+    }
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "locked_out", "message": message, "details": None}}, status=403)
+        return JsonResponse(
+            {"error": {"code": "locked_out", "message": message, "details": None}}, status=403
+        )
     return render(request, "core/locked_out.html", {"message": message}, status=403)
 
 
@@ -114,7 +125,9 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
 
 def directory(request: HttpRequest) -> HttpResponse:
     form = DirectoryFilterForm(request.GET or None)
-    agencies = Agency.objects.filter(is_active=True).select_related("district", "parent").order_by("kind", "code")
+    agencies = (
+        Agency.objects.filter(is_active=True).select_related("district", "parent").order_by("kind", "code")
+    )
     if form.is_valid():
         if form.cleaned_data["q"]:
             q = form.cleaned_data["q"]
@@ -161,7 +174,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             services.audit_record(actor=request.user, action="user.totp_enrolled", obj=request.user)
-            messages.success(request, _("Two-factor login is on. You will be asked for a code at each login."))
+            messages.success(
+                request, _("Two-factor login is on. You will be asked for a code at each login.")
+            )
             return redirect("core:two_factor")
         form.add_error("token", _("That code is not valid. Check your app's clock and try again."))
     qr = segno.make(device.config_url, error="m")
@@ -180,7 +195,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "not_found", "message": "no such endpoint", "details": None}}, status=404)
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": "no such endpoint", "details": None}}, status=404
+        )
     return render(request, "404.html", status=404)
 
 

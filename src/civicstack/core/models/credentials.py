@@ -19,6 +19,9 @@ class ApiToken(models.Model):
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
 
+    def __str__(self) -> str:
+        return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
     def is_usable(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
 
@@ -30,7 +33,7 @@ class ApiKey(models.Model):
     kept; ``scopes`` lists what the key may do, e.g. ``core.people:verify``.
     """
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("key name"), max_length=100)
     partner = models.CharField(_("partner organisation"), max_length=200)
     agency = models.ForeignKey(
         Agency, verbose_name=_("sponsoring agency"), on_delete=models.PROTECT, related_name="api_keys"

@@ -102,9 +102,7 @@ class Person(models.Model):
     deceased_on = models.DateField(_("deceased on"), null=True, blank=True)
     moved_out_on = models.DateField(_("moved out of the city on"), null=True, blank=True)
 
-    user = models.OneToOneField(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
-    )
+    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="person")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -45,9 +45,9 @@ class Village(models.Model):
         verbose_name = _("village")
         verbose_name_plural = _("villages")
 
+    def __str__(self) -> str:
+        return f"{self.district.name_zh}{self.name_zh}"
+
     @property
     def name(self) -> str:
         return self.name_zh
-
-    def __str__(self) -> str:
-        return f"{self.district.name_zh}{self.name_zh}"

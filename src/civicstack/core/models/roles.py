@@ -30,7 +30,9 @@ class StaffRole(models.Model):
         verbose_name = _("staff role")
         verbose_name_plural = _("staff roles")
         constraints = [
-            models.UniqueConstraint(fields=["user", "agency", "role"], name="core_staffrole_unique_user_agency_role")
+            models.UniqueConstraint(
+                fields=["user", "agency", "role"], name="core_staffrole_unique_user_agency_role"
+            )
         ]
 
     def __str__(self) -> str:

@@ -43,6 +43,8 @@ class Command(BaseCommand):
             else:
                 for key in ApiKey.objects.select_related("agency").order_by("created_at"):
                     state = "revoked" if key.revoked_at else ("expired" if not key.is_usable() else "active")
-                    self.stdout.write(f"{key.prefix}  {state:8} {key.partner} · {key.name} · {','.join(key.scopes)}")
+                    self.stdout.write(
+                        f"{key.prefix}  {state:8} {key.partner} · {key.name} · {','.join(key.scopes)}"
+                    )
         except ServiceError as exc:
             raise CommandError(exc.message) from exc

@@ -16,4 +16,6 @@ class Command(BaseCommand):
             return
         for problem in report.problems:
             self.stderr.write(problem)
-        raise CommandError(f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.checked} events")
+        raise CommandError(
+            f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.checked} events"
+        )

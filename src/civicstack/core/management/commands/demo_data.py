@@ -19,6 +19,7 @@ class Command(BaseCommand):
         if if_empty and Person.objects.exists():
             self.stdout.write("demo data already present; nothing to do")
         else:
+
             def progress(total):
                 return tqdm(total=total, unit=" people", disable=no_progress, file=self.stderr)
 

@@ -1,0 +1,64 @@
+# The README's two commands: `make run` (set up + demo) and `make test` (lint + the whole suite).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --disable-pip-version-check -q -c requirements.lock
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/civicstack
+
+.PHONY: run test lint bench install install-test browser messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall whenever the dependency list changes.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml requirements.lock | $(BIN)/python
+	$(PIP) -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/civicstack migrate --no-input -v0
+	$(BIN)/civicstack demo-data --scale small --if-empty
+	@echo
+	@echo "Civic Stack is serving at http://$(HOST):$(PORT)/  (staff console: /staff/, API docs: /api/docs)"
+	$(BIN)/civicstack runserver $(HOST):$(PORT) --noreload
+
+# Debian's chromium for the browser tests (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+test: install-test browser lint
+	@echo "== pytest on SQLite =="
+	env -u DATABASE_URL $(BIN)/pytest
+	@url="$${DATABASE_URL:-$(PG_URL)}"; \
+	if $(BIN)/python -c "import sys, psycopg; psycopg.connect(sys.argv[1].replace('postgres://', 'postgresql://', 1), connect_timeout=3, dbname='postgres').close()" "$$url" 2>/dev/null; then \
+	  echo "== pytest on PostgreSQL ($$url) =="; \
+	  DATABASE_URL="$$url" $(BIN)/pytest; \
+	else \
+	  echo "== PostgreSQL does not answer at $$url: PostgreSQL run skipped =="; \
+	fi
+
+bench: install-test
+	$(BIN)/python bench/run.py
+
+messages: install-test
+	cd src/civicstack && ../../$(BIN)/civicstack makemessages -l zh_Hant --no-obsolete --ignore "*/migrations/*" \
+	  && ../../$(BIN)/civicstack compilemessages -l zh_Hant
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -32,11 +32,12 @@ run: install
 	@echo "Civic Stack is serving at http://$(HOST):$(PORT)/  (staff console: /staff/, API docs: /api/docs)"
 	$(BIN)/civicstack runserver $(HOST):$(PORT) --noreload
 
-# Debian's chromium for the browser tests (never a downloaded browser).
+# Debian's chromium for the browser tests (never a downloaded browser), and CJK fonts so pages
+# render Chinese text as a citizen sees it.
 browser:
-	@command -v chromium >/dev/null || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { \
+	  echo "installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 lint: install-test
 	$(BIN)/ruff check src tests bench

@@ -13,6 +13,9 @@ def test_home_renders_in_traditional_chinese_with_service_tiles(page):
     tiles = page.locator(".tile")
     assert tiles.count() >= 3
     assert page.get_by_role("link", name=re.compile("登入")).first.is_visible()
+    # The city's stylesheet is served and applied (header in the brand colour).
+    header_colour = page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor")
+    assert header_colour == "rgb(11, 92, 138)"
     assert page.csp_violations == []
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Count
 from faker.providers.person.zh_TW import Provider as ZhTwNames
 
 from . import crypto, identity
@@ -198,8 +199,11 @@ def ensure_demo_logins(generator_seed: int = 2019) -> list[DemoLogin]:
                 user.save()
             if login.role == "citizen":
                 if not Person.objects.filter(user=user).exists():
+                    # A head of a family household, so "my data" has household members to show.
                     person = (
                         Person.objects.filter(user__isnull=True, relationship="head", district=clerk_district)
+                        .annotate(members=Count("household__members"))
+                        .filter(members__gte=3)
                         .order_by("id")
                         .first()
                     )

@@ -1,0 +1,47 @@
+"""Retake the screenshots in docs/ from a running demo (`make run`):
+
+    .venv/bin/python docs/screenshots/take.py [http://127.0.0.1:8000]
+"""
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+OUT = Path(__file__).resolve().parent
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+SHOTS = [
+    # (file, path, login or None, viewport width)
+    ("portal-home.png", "/", None, 1280),
+    ("portal-home-phone.png", "/", None, 390),
+    ("my-data.png", "/my/", ("citizen", "citizen-demo-2019"), 1280),
+    ("directory.png", "/directory/TYC-L1-26/", None, 1280),
+    ("staff-console.png", "/staff/core/person/", ("clerk", "clerk-demo-2019"), 1280),
+    ("api-docs.png", "/api/docs", None, 1280),
+]
+
+
+def main() -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        for filename, path, login, width in SHOTS:
+            context = browser.new_context(base_url=BASE, viewport={"width": width, "height": 900}, locale="zh-TW")
+            page = context.new_page()
+            if login:
+                page.goto(f"/login/?next={path}")
+                page.fill("#id_username", login[0])
+                page.fill("#id_password", login[1])
+                page.click("main button[type=submit]")
+                page.wait_for_load_state()
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=OUT / filename, full_page=width < 600)
+            context.close()
+            print(f"saved {filename}")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from civicstack.core.errors import ServiceError
+from civicstack.core.middleware import HTTP_ERROR_CODES
 
 logger = logging.getLogger("civicstack.api")
 
@@ -40,13 +41,6 @@ def error_response(status: int, code: str, message: str, details=None) -> JsonRe
         status=status,
         json_dumps_params={"ensure_ascii": False},
     )
-
-
-HTTP_STATUS_CODES = {
-    400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-    422: "validation_error", 429: "too_many_requests", 500: "internal_error",
-}  # fmt: skip
 
 
 @api.exception_handler(ServiceError)
@@ -77,7 +71,7 @@ def _authorization_error(request: HttpRequest, exc: AuthorizationError):
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError):
     status = exc.status_code
-    return error_response(status, HTTP_STATUS_CODES.get(status, "error"), str(exc))
+    return error_response(status, HTTP_ERROR_CODES.get(status, "error"), str(exc))
 
 
 @api.exception_handler(Http404)

@@ -167,6 +167,8 @@ STORAGES = {
 }
 # Outside production static files are served straight from the apps: no collectstatic step.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it even when using finders
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- e-mail -----------------------------------------------------------------------------------

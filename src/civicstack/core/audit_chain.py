@@ -79,11 +79,19 @@ def verify_chain(*, batch_size: int = 5000, max_problems: int = 100) -> ChainRep
             if len(report.problems) >= max_problems:
                 return report
     head = AuditChainHead.objects.filter(id=1).first()
-    if head and head.last_sequence != last_sequence:
+    if head is None:
+        if last_sequence:
+            report.problems.append("the chain head is missing (deleted)")
+    elif head.last_sequence > last_sequence:
         report.problems.append(
             f"chain head records event #{head.last_sequence} but the last event is #{last_sequence}"
             " (events deleted from the end)"
         )
-    elif head and head.last_sequence and head.last_hash != expected_previous:
+    elif head.last_sequence < last_sequence:
+        report.problems.append(
+            f"events #{head.last_sequence + 1}..#{last_sequence} come after the chain head"
+            " (not appended by the platform)"
+        )
+    elif head.last_sequence and head.last_hash != expected_previous:
         report.problems.append("the last event differs from the one the chain head records")
     return report

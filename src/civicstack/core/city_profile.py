@@ -46,6 +46,21 @@ def validate_profile(profile: dict) -> None:
             errors.append(f"missing top-level key {key!r}")
     if errors:
         raise InvalidInput("invalid city profile", details=errors)
+    for key in ("districts", "agencies"):
+        if not isinstance(profile[key], list):
+            errors.append(f"{key} must be a list")
+        else:
+            errors.extend(
+                f"{key}[{index}]: must be an object, not {type(entry).__name__}"
+                for index, entry in enumerate(profile[key])
+                if not isinstance(entry, dict)
+            )
+    for index, district in enumerate(profile["districts"] if isinstance(profile["districts"], list) else []):
+        villages = district.get("villages", []) if isinstance(district, dict) else []
+        if not isinstance(villages, list) or any(not isinstance(v, dict) for v in villages):
+            errors.append(f"districts[{index}].villages must be a list of objects")
+    if errors:
+        raise InvalidInput("invalid city profile", details=errors)
     district_codes: set[str] = set()
     village_codes: set[str] = set()
     for index, district in enumerate(profile["districts"]):

@@ -7,6 +7,7 @@ Interior's rules. The mask shown in pages, logs and API lists is ``A12****789``.
 
 import random
 import re
+import unicodedata
 
 LETTER_CODES = {
     "A": 10, "B": 11, "C": 12, "D": 13, "E": 14, "F": 15, "G": 16, "H": 17, "I": 34, "J": 18,
@@ -18,9 +19,10 @@ WEIGHTS = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1)
 NATIONAL_ID = "national_id"
 RESIDENT_CERTIFICATE = "resident_certificate"
 
-_NATIONAL_ID_RE = re.compile(r"^[A-Z][12]\d{8}$")
-_RESIDENT_NEW_RE = re.compile(r"^[A-Z][89]\d{8}$")
-_RESIDENT_OLD_RE = re.compile(r"^[A-Z][A-D]\d{8}$")
+# [0-9], not \d: \d also matches other scripts' digits, which must never validate as-is.
+_NATIONAL_ID_RE = re.compile(r"^[A-Z][12][0-9]{8}$")
+_RESIDENT_NEW_RE = re.compile(r"^[A-Z][89][0-9]{8}$")
+_RESIDENT_OLD_RE = re.compile(r"^[A-Z][A-D][0-9]{8}$")
 
 
 class InvalidIdentifier(ValueError):
@@ -28,6 +30,9 @@ class InvalidIdentifier(ValueError):
 
 
 def normalize(value: str) -> str:
+    """Upper case, no spaces or hyphens, and full-width characters (as Chinese input methods
+    type them, e.g. Ａ１２３) folded to ASCII, so one number always has one spelling."""
+    value = unicodedata.normalize("NFKC", value)
     return value.strip().upper().replace(" ", "").replace("-", "")
 
 

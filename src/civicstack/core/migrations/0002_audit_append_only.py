@@ -8,19 +8,35 @@ from django.db import migrations
 SQLITE = [
     "CREATE TRIGGER core_auditevent_no_update BEFORE UPDATE ON core_auditevent "
     "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;",
+    # The chain head only moves forward: winding it back would hide deleted tail events.
+    "CREATE TRIGGER core_auditchainhead_forward_only BEFORE UPDATE ON core_auditchainhead "
+    "WHEN NEW.last_sequence <= OLD.last_sequence "
+    "BEGIN SELECT RAISE(ABORT, 'the audit chain head only moves forward'); END;",
 ]
 SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS core_auditevent_no_update;",
+    "DROP TRIGGER IF EXISTS core_auditchainhead_forward_only;",
 ]
 POSTGRESQL = [
     """CREATE OR REPLACE FUNCTION core_auditevent_append_only() RETURNS trigger AS $$
        BEGIN RAISE EXCEPTION 'audit events are append-only'; END; $$ LANGUAGE plpgsql;""",
     "CREATE TRIGGER core_auditevent_no_change BEFORE UPDATE OR DELETE ON core_auditevent "
     "FOR EACH ROW EXECUTE FUNCTION core_auditevent_append_only();",
+    """CREATE OR REPLACE FUNCTION core_auditchainhead_forward_only() RETURNS trigger AS $$
+       BEGIN
+         IF NEW.last_sequence <= OLD.last_sequence THEN
+           RAISE EXCEPTION 'the audit chain head only moves forward';
+         END IF;
+         RETURN NEW;
+       END; $$ LANGUAGE plpgsql;""",
+    "CREATE TRIGGER core_auditchainhead_forward_only BEFORE UPDATE ON core_auditchainhead "
+    "FOR EACH ROW EXECUTE FUNCTION core_auditchainhead_forward_only();",
 ]
 POSTGRESQL_REVERSE = [
     "DROP TRIGGER IF EXISTS core_auditevent_no_change ON core_auditevent;",
     "DROP FUNCTION IF EXISTS core_auditevent_append_only();",
+    "DROP TRIGGER IF EXISTS core_auditchainhead_forward_only ON core_auditchainhead;",
+    "DROP FUNCTION IF EXISTS core_auditchainhead_forward_only();",
 ]
 
 

@@ -9,14 +9,17 @@ import datetime
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 
-from . import selectors, services
+from . import identity, selectors, services
 from .errors import ServiceError
 from .models import (
     Agency,
@@ -48,7 +51,13 @@ class StaffConsole(admin.AdminSite):
         return not enrolled or user.is_verified()
 
     def login(self, request, extra_context=None):
-        return redirect(f"/login/?next={request.get_full_path()}")
+        """One login page for the whole site (with its TOTP step and throttling)."""
+        next_url = request.GET.get("next") or reverse("admin:index")
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            next_url = reverse("admin:index")
+        if self.has_permission(request):
+            return redirect(next_url)
+        return redirect(f"{reverse('core:login')}?{urlencode({'next': next_url})}")
 
 
 console = StaffConsole(name="admin")
@@ -142,6 +151,23 @@ class AgencyAdmin(ScopedAdmin):
 
 class PersonAddForm(forms.ModelForm):
     identifier = forms.CharField(label=_("National ID or resident certificate number"), max_length=12)
+    request = None  # set by PersonAdmin.get_form
+
+    def clean_identifier(self):
+        try:
+            number, _kind = identity.validate(self.cleaned_data["identifier"])
+        except identity.InvalidIdentifier as exc:
+            raise ValidationError(_("Not a valid number: %(reason)s") % {"reason": exc}) from exc
+        if Person.objects.filter(id_digest=selectors.person_digest(number)).exists():
+            raise ValidationError(_("A person with this number is already registered."))
+        return number
+
+    def clean_district(self):
+        district = self.cleaned_data["district"]
+        scope = selectors.staff_scope(self.request.user)
+        if not (scope.all_districts or district.pk in scope.district_ids):
+            raise ValidationError(_("You may register residents of your own district only."))
+        return district
 
     class Meta:
         model = Person
@@ -165,18 +191,32 @@ class PersonAdmin(ScopedAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return selectors.people_visible_to(request.user)
+        people = selectors.people_visible_to(request.user)
+        digest = getattr(request, "_person_digest", None)
+        return people.filter(id_digest=digest) if digest else people
 
-    def get_search_results(self, request, queryset, search_term):
-        # An exact identification number is looked up through its keyed hash, never by substring.
-        term = search_term.strip()
-        if len(term) == 10 and term[0].isalpha():
-            return queryset.filter(id_digest=selectors.person_digest(term)), False
-        return super().get_search_results(request, queryset, search_term)
+    def changelist_view(self, request, extra_context=None):
+        # A whole identification number typed into the search box is swapped at once for its
+        # keyed hash, so the number is not echoed in the page, its links or later URLs.
+        term = request.GET.get("q", "").strip()
+        if identity.identifier_kind(term):
+            return redirect(f"{request.path}?{urlencode({'digest': selectors.person_digest(term)})}")
+        if "digest" in request.GET:
+            query = request.GET.copy()
+            request._person_digest = query.pop("digest")[0]
+            request.GET = query
+        services.people_searched(
+            actor=request.user,
+            filters={k: ("<search>" if k == "q" else v) for k, v in request.GET.items()}
+            | ({"identifier": "<digest>"} if getattr(request, "_person_digest", None) else {}),
+            result_count=-1,
+            channel="console",
+        )
+        return super().changelist_view(request, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            kwargs["form"] = PersonAddForm
+            kwargs["form"] = type("PersonAddFormForRequest", (PersonAddForm,), {"request": request})
             kwargs["fields"] = None
         return super().get_form(request, obj, change=change, **kwargs)
 
@@ -193,13 +233,6 @@ class PersonAdmin(ScopedAdmin):
         if obj is None:
             return scope.is_staff
         return scope.all_districts or obj.district_id in scope.district_ids
-
-    def changelist_view(self, request, extra_context=None):
-        services.people_searched(
-            actor=request.user, filters={k: v for k, v in request.GET.items() if k != "q"} | (
-                {"q": "<search>"} if request.GET.get("q") else {}), result_count=-1, channel="console",
-        )  # fmt: skip
-        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "GET":
@@ -250,6 +283,24 @@ class StaffRoleAdmin(ScopedByAgencyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        scope = selectors.staff_scope(request.user)
+
+        class StaffRoleForm(form):
+            def clean(self):
+                data = super().clean()
+                agency, role = data.get("agency"), data.get("role")
+                if agency is not None and not (
+                    request.user.is_superuser or scope.can_manage_staff_of(agency.pk)
+                ):
+                    raise ValidationError(_("You may not manage the staff of this agency."))
+                if role == StaffRole.Role.CITY_ADMIN and not scope.has_role(StaffRole.Role.CITY_ADMIN):
+                    raise ValidationError(_("Only a city administrator may grant that role."))
+                return data
+
+        return StaffRoleForm
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -6,7 +6,7 @@ from django.contrib.auth import authenticate
 from django.db.models import Q
 from django.http import HttpRequest
 from django_otp import devices_for_user, match_token
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import Field
 
@@ -16,11 +16,12 @@ from .api_support import (
     USER_AUTH,
     USER_OR_PARTNER_AUTH,
     Pagination,
+    PlausibleDateTime,
     require_scope,
     require_staff,
     require_user,
 )  # fmt: skip
-from .errors import InvalidInput, NotAuthenticated, NotFound
+from .errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from .models import Agency, District, Person
 
 auth_router = Router(tags=["auth"])
@@ -49,8 +50,7 @@ def token_create(request: HttpRequest, payload: TokenIn):
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         if getattr(request, "axes_locked_out", False):
-            return 403, {"error": {"code": "locked_out", "message": "too many failed logins; try again later",
-                                   "details": None}}  # fmt: skip
+            raise PermissionDenied("too many failed logins; try again later", code="locked_out")
         raise NotAuthenticated("wrong username or password")
     if any(True for _ in devices_for_user(user, confirmed=True)):
         if not payload.otp_token or match_token(user, payload.otp_token) is None:
@@ -65,7 +65,7 @@ def token_revoke(request: HttpRequest):
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         services.api_token_revoke(raw=header[7:].strip())
-    return 204, None
+    return Status(204, None)
 
 
 class RoleOut(Schema):
@@ -394,7 +394,7 @@ class AuditFilter(Schema):
     action: str | None = Field(None, max_length=80)
     object_type: str | None = Field(None, max_length=80)
     object_id: str | None = Field(None, max_length=64)
-    since: datetime.datetime | None = None
+    since: PlausibleDateTime | None = None
 
 
 @router.get("/audit-events", response={200: list[AuditEventOut], **ERROR_RESPONSES}, auth=USER_AUTH)

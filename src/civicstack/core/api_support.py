@@ -5,14 +5,15 @@ unsafe methods), a bearer token from ``POST /api/v1/auth/token``, or a partner A
 ``X-API-Key`` header (only on endpoints that accept one, checked against its scopes).
 """
 
+import datetime
 import math
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Schema
 from ninja.pagination import PaginationBase
 from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from . import services
 from .errors import NotAuthenticated, PermissionDenied
@@ -80,6 +81,16 @@ def require_scope(request: HttpRequest, scope: str) -> ApiKey | None:
     if api_key is not None and scope not in api_key.scopes:
         raise PermissionDenied(f"this API key lacks the scope {scope}", details={"required_scope": scope})
     return api_key
+
+
+def _plausible(value: datetime.datetime) -> datetime.datetime:
+    # Years 1 and 9999 parse but overflow when converted to UTC on some engines.
+    if not 1900 <= value.year <= 2999:
+        raise ValueError("must be between the years 1900 and 2999")
+    return value
+
+
+PlausibleDateTime = Annotated[datetime.datetime, AfterValidator(_plausible)]
 
 
 class ErrorBody(Schema):

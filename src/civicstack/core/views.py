@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch, Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,6 +20,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import selectors, services
+from .errors import NotFound
 from .forms import DirectoryFilterForm, LoginForm, OtpForm
 from .health import health_report
 from .models import Agency, AgencyContact, District, User
@@ -118,7 +119,10 @@ def my_data(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
-    notification = selectors.access_notification_by_id(request.user, notification_id)
+    try:
+        notification = selectors.access_notification_by_id(request.user, notification_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
     services.notification_mark_read(notification=notification)
     return redirect(notification.url or reverse("core:my_data"))
 

@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/civicstack
 
-.PHONY: run test lint bench install install-test browser messages clean
+.PHONY: run test lint bench install install-test browser messages openapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ test: install-test browser lint
 
 bench: install-test
 	$(BIN)/python bench/run.py
+
+# Refresh the committed OpenAPI snapshot (tests/test_openapi_snapshot.py compares against it).
+openapi: install
+	$(BIN)/civicstack export_openapi docs/api/openapi.json
 
 messages: install-test
 	cd src/civicstack && ../../$(BIN)/civicstack makemessages -l zh_Hant --no-obsolete --ignore "*/migrations/*" \

@@ -56,6 +56,16 @@ def make_person(db, districts):
 
 
 @pytest.fixture
+def people(make_person, districts):
+    """One resident of district A and one of district B, with known identifiers."""
+    a, b = districts
+    id_a, id_b = new_identifier("M"), new_identifier("F")
+    person_a = make_person(district=a, name="張志明", identifier=id_a)
+    person_b = make_person(district=b, name="李佳穎", sex="F", identifier=id_b)
+    return {"a": (person_a, id_a), "b": (person_b, id_b)}
+
+
+@pytest.fixture
 def make_user(db):
     def make(username: str, **fields) -> User:
         return User.objects.create_user(username=username, password=PASSWORD, **fields)

@@ -9,7 +9,7 @@ from django.test import Client
 from civicstack.core import services
 from civicstack.core.errors import PermissionDenied
 from civicstack.core.models import Agency, AuditEvent, StaffRole
-from tests.conftest import district_office, new_identifier
+from tests.conftest import district_office
 
 pytestmark = pytest.mark.django_db
 
@@ -36,16 +36,6 @@ def caller(staff, citizen, token_for):
         return token_for(staff[role])
 
     return make
-
-
-@pytest.fixture
-def people(make_person, districts):
-    """One resident of district A and one of district B, with known identifiers."""
-    a, b = districts
-    id_a, id_b = new_identifier("M"), new_identifier("F")
-    person_a = make_person(district=a, name="張志明", identifier=id_a)
-    person_b = make_person(district=b, name="李佳穎", sex="F", identifier=id_b)
-    return {"a": (person_a, id_a), "b": (person_b, id_b)}
 
 
 def events(action: str):

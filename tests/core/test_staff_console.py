@@ -19,15 +19,6 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture
-def people(make_person, districts):
-    a, b = districts
-    id_a, id_b = new_identifier("M"), new_identifier("F")
-    person_a = make_person(district=a, name="張志明", identifier=id_a)
-    person_b = make_person(district=b, name="李佳穎", sex="F", identifier=id_b)
-    return {"a": (person_a, id_a), "b": (person_b, id_b)}
-
-
 def console_client(user) -> Client:
     client = Client(raise_request_exception=False)
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")

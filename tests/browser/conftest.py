@@ -19,9 +19,6 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 CIVICSTACK = str(Path(sys.executable).with_name("civicstack"))
 
-# Playwright's sync API runs an event loop in this thread; these tests never touch the ORM.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -22,8 +22,8 @@ def test_home_renders_in_traditional_chinese_with_service_tiles(page):
 def test_citizen_logs_in_and_sees_own_masked_record(page):
     page.goto("/my/")
     assert "/login/" in page.url  # anonymous visitors are sent to log in first
-    page.get_by_label(re.compile("帳號|Username")).fill("citizen")
-    page.get_by_label(re.compile("密碼|Password")).fill("citizen-demo-2019")
+    page.locator("#id_username").fill("citizen")
+    page.locator("#id_password").fill("citizen-demo-2019")
     page.get_by_role("button", name=re.compile("登入|Log in")).last.click()
     page.wait_for_url("**/my/")
     masked = page.locator("dd .mono").first.inner_text()
@@ -33,8 +33,8 @@ def test_citizen_logs_in_and_sees_own_masked_record(page):
 
 def test_wrong_password_is_explained_and_keeps_the_visitor_on_the_form(page):
     page.goto("/login/")
-    page.get_by_label(re.compile("帳號|Username")).fill("citizen")
-    page.get_by_label(re.compile("密碼|Password")).fill("not-the-password")
+    page.locator("#id_username").fill("citizen")
+    page.locator("#id_password").fill("not-the-password")
     page.get_by_role("button", name=re.compile("登入|Log in")).last.click()
     assert page.get_by_role("alert").is_visible()
     assert page.url.endswith("/login/")
@@ -73,8 +73,8 @@ def test_pages_fit_a_phone_screen_without_sideways_scrolling(browser, live_demo)
 
 def test_staff_console_and_api_docs_load_under_the_content_security_policy(page):
     page.goto("/login/?next=/staff/")
-    page.get_by_label(re.compile("帳號|Username")).fill("clerk")
-    page.get_by_label(re.compile("密碼|Password")).fill("clerk-demo-2019")
+    page.locator("#id_username").fill("clerk")
+    page.locator("#id_password").fill("clerk-demo-2019")
     page.get_by_role("button", name=re.compile("登入|Log in")).last.click()
     page.wait_for_url("**/staff/")
     assert page.locator("#site-name").is_visible()

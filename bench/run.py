@@ -2,6 +2,7 @@
 the same run on the same database, and the ratio. Results go in docs/benchmarks.md.
 
     python bench/run.py [--people 100000] [--database-url postgres://...]
+    python bench/run.py --var-dir DIR     # lookups on an existing database, e.g. the seed scale
 
 It works in a fresh var dir under /tmp (never your demo database).
 """
@@ -140,8 +141,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--var-dir", help="measure lookups on an existing SQLite database (e.g. after demo-data --scale seed)"
+    )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.var_dir:
+        setup_django(args.var_dir, None)
+        from civicstack.core.models import Person
+
+        print(f"# existing database in {args.var_dir}: {Person.objects.count():,} people")
+        bench_identifier_lookup()
+        return
     if not args.inner:
         # One process per database engine, each with a fresh database.
         urls = [None]

@@ -15,11 +15,19 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.renderers import JSONRenderer
 
 from civicstack.core.errors import ServiceError
 from civicstack.core.middleware import HTTP_ERROR_CODES
 
 logger = logging.getLogger("civicstack.api")
+
+
+class Utf8JSONRenderer(JSONRenderer):
+    """Chinese text as UTF-8 rather than \\u escapes: half the bytes, and readable in a terminal."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
 
 api = NinjaAPI(
     title="Civic Stack API",
@@ -30,6 +38,7 @@ api = NinjaAPI(
         '`{"error": {"code", "message", "details"}}`; list endpoints take `page` and `page_size`.'
     ),
     urls_namespace="api",
+    renderer=Utf8JSONRenderer(),
     # Swagger UI sets inline style attributes; everything else stays under the strict policy.
     docs_decorator=csp_update({"style-src": [UNSAFE_INLINE]}),
 )

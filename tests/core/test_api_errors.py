@@ -549,3 +549,10 @@ def test_no_500_for_garbage_credentials(openapi, battery_world):
             response = _send(client, method, url, headers, body if method != "get" else None)
             _check(failures, f"{method.upper()} {url} with {str(headers)[:60]}", response)
     assert not failures, "\n".join(failures)
+
+
+def test_chinese_text_is_sent_as_utf8_not_escapes(client):
+    response = client.get("/api/v1/core/districts", {"page_size": 1})
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert "桃園區".encode() in response.content
+    assert b"\\u" not in response.content

@@ -1,5 +1,6 @@
 """Demo data: believable residents with valid numbers, households, and the four demo logins."""
 
+import datetime
 import random
 from collections import Counter
 from io import StringIO
@@ -175,3 +176,19 @@ def test_the_same_seed_gives_the_same_people(db):
     assert Person.objects.count() == before == 0
     # and names are zh-TW: a surname and given name in Chinese characters
     assert all(2 <= len(name) <= 4 and all("\u4e00" <= ch <= "\u9fff" for ch in name) for name in names)
+
+
+def test_households_are_believable_families(db):
+    # given many drawn households
+    for _, _, members in draw(7, households=400):
+        by_role = {}
+        for _name, _sex, birth_date, relationship, _masked, _phone in members:
+            by_role.setdefault(relationship, []).append(birth_date)
+        head = by_role["head"][0]
+        parents = [head, *by_role.get("spouse", [])]
+        today = datetime.date.today()
+        # then heads and spouses are adults
+        assert all((today - born).days >= 20 * 365 for born in parents)
+        # and every child was born when both parents were at least 22
+        for child in by_role.get("child", []):
+            assert all((child - parent).days >= 22 * 365 for parent in parents)

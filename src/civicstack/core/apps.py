@@ -19,6 +19,7 @@ class CoreConfig(AppConfig):
                 title=_("My data"),
                 url=reverse_lazy("core:my_data"),
                 icon="person",
+                order=10,
                 description=_("Your household registration record, household members and messages."),
             )
         )
@@ -28,6 +29,7 @@ class CoreConfig(AppConfig):
                 title=_("Agency directory"),
                 url=reverse_lazy("core:directory"),
                 icon="building",
+                order=20,
                 description=_("Every agency, district office and school, with phone numbers."),
             )
         )
@@ -37,6 +39,7 @@ class CoreConfig(AppConfig):
                 title=_("Developer API"),
                 url="/api/docs",
                 icon="code",
+                order=900,
                 description=_("OpenAPI documentation of every service, for partners and developers."),
             )
         )

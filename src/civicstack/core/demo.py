@@ -138,16 +138,24 @@ class Generator:
         members = [
             self.person(sex=head_sex, birth_date=head_birth, relationship="head", surname=surname, **common)
         ]
+        parent_births = [head_birth]
         if self.rng.random() < 0.65:
-            spouse_birth = min(
-                self.today, head_birth + datetime.timedelta(days=self.rng.randint(-2500, 2500))
-            )
+            # A spouse within about four years of the head's age, and an adult.
+            spouse_birth = head_birth + datetime.timedelta(days=self.rng.randint(-1500, 1500))
+            spouse_birth = min(spouse_birth, self.today - datetime.timedelta(days=20 * 366))
+            parent_births.append(spouse_birth)
             members.append(self.person(sex="F" if head_sex == "M" else "M", birth_date=spouse_birth,
                                        relationship="spouse", **common))  # fmt: skip
-        if 24 <= head_age <= 60:
+        # Children born when both parents were at least 22, and at most 30 years ago.
+        earliest = max(
+            max(parent_births) + datetime.timedelta(days=22 * 366),
+            self.today - datetime.timedelta(days=30 * 365),
+        )
+        if earliest < self.today and head_age <= 60:
+            span = (self.today - earliest).days
             for _ in range(self.rng.choice([0, 1, 1, 2, 2, 3])):
-                child_age_max = min(head_age - 20, 30)
-                members.append(self.person(sex=self.rng.choice("MF"), birth_date=self.birth_date(0, child_age_max),
+                child_birth = earliest + datetime.timedelta(days=self.rng.randint(0, span))
+                members.append(self.person(sex=self.rng.choice("MF"), birth_date=child_birth,
                                            relationship="child", surname=surname, **common))  # fmt: skip
         if head_age <= 55 and self.rng.random() < 0.15:
             members.append(self.person(sex=self.rng.choice("MF"), birth_date=self.birth_date(70, 95),

@@ -6,7 +6,7 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from civicstack.core import services
-from civicstack.core.models import AgencyContact, AuditEvent, StaffRole
+from civicstack.core.models import AgencyContact, ApiKey, AuditEvent, StaffRole
 from tests.conftest import PASSWORD, district_office, new_identifier
 
 pytestmark = pytest.mark.django_db
@@ -415,3 +415,27 @@ def test_notification_inbox_is_own_only(staff, citizen):
     response = console_client(staff["clerk_a"]).get("/staff/core/notification/")
     assert response.status_code == 200
     assert [n.subject for n in response.context["cl"].result_list] == ["給承辦人"]
+
+
+def test_agency_admin_creates_a_partner_key_for_own_agency_only(staff, districts):
+    a, b = districts
+    client = console_client(staff["agency_admin_a"])
+    form = {
+        "name": "reader",
+        "partner": "Bank",
+        "scopes": ["core.people:verify"],
+        "valid_days": 30,
+        "_save": "Save",
+    }
+    # when they ask for a key for another district's office, then the form refuses it
+    refused = client.post("/staff/core/apikey/add/", {**form, "agency": district_office(b).pk})
+    assert refused.status_code == 200
+    assert "您無權為此機關建立金鑰。" in refused.content.decode()
+    assert not ApiKey.objects.exists()
+    # and for their own office the key is created, audited, and shown once
+    created = client.post("/staff/core/apikey/add/", {**form, "agency": district_office(a).pk}, follow=True)
+    assert created.status_code == 200
+    key = ApiKey.objects.get()
+    assert key.agency == district_office(a)
+    assert f"cs_{key.prefix}_" in created.content.decode()
+    assert AuditEvent.objects.filter(action="api_key.created", object_id=str(key.pk)).count() == 1

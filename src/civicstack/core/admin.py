@@ -243,22 +243,21 @@ class PersonAdmin(ScopedAdmin):
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
-        try:
-            if change:
-                changes = {name: form.cleaned_data[name] for name in form.changed_data
-                           if name in services.PERSON_EDITABLE_FIELDS}  # fmt: skip
-                fresh = Person.objects.select_for_update().get(pk=obj.pk)
-                services.person_update(actor=request.user, person=fresh, **changes)
-            else:
-                data = services.PersonInput(
-                    identifier=form.cleaned_data["identifier"],
-                    **{k: form.cleaned_data[k] for k in PersonAddForm.Meta.fields},
-                )
-                created = services.person_register(actor=request.user, data=data)
-                obj.pk = created.pk
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-            raise
+        # The forms have validated the number, duplicates and reach; the services write and audit.
+        if change:
+            changes = {
+                name: form.cleaned_data[name]
+                for name in form.changed_data
+                if name in services.PERSON_EDITABLE_FIELDS
+            }
+            fresh = Person.objects.select_for_update().get(pk=obj.pk)
+            services.person_update(actor=request.user, person=fresh, **changes)
+        else:
+            data = services.PersonInput(
+                identifier=form.cleaned_data["identifier"],
+                **{k: form.cleaned_data[k] for k in PersonAddForm.Meta.fields},
+            )
+            obj.pk = services.person_register(actor=request.user, data=data).pk
 
 
 class ScopedByAgencyAdmin(ScopedAdmin):
@@ -347,9 +346,20 @@ class ApiKeyForm(forms.ModelForm):
         model = ApiKey
         fields = ["name", "partner", "agency"]
 
+    request = None  # set by ApiKeyAdmin.get_form
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["scopes"].choices = sorted(services.API_KEY_SCOPES.items())
+
+    def clean_agency(self):
+        agency = self.cleaned_data["agency"]
+        if not (
+            self.request.user.is_superuser
+            or selectors.staff_scope(self.request.user).can_manage_staff_of(agency.pk)
+        ):
+            raise ValidationError(_("You may not create keys for this agency."))
+        return agency
 
 
 @admin.register(ApiKey, site=console)
@@ -369,7 +379,7 @@ class ApiKeyAdmin(ScopedByAgencyAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            kwargs["form"] = ApiKeyForm
+            kwargs["form"] = type("ApiKeyFormForRequest", (ApiKeyForm,), {"request": request})
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):

@@ -109,8 +109,6 @@ ERROR_RESPONSES = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 4
 class Pagination(PaginationBase):
     """Page-number pagination: ``?page=2&page_size=50`` (at most 200 a page)."""
 
-    max_page_size = 200
-
     class Input(Schema):
         page: int = Field(1, ge=1, le=1_000_000)
         page_size: int = Field(50, ge=1, le=200)

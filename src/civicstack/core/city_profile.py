@@ -6,6 +6,7 @@ the path of another city's file. Loading is idempotent: it adds and updates, nev
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -175,19 +176,15 @@ def city_profile_load(*, path: Path | None = None) -> LoadSummary:
 
 
 def city_name(language: str = "zh") -> str:
-    profile = _cached_profile_header()
-    return profile.get("name_en" if language == "en" else "name_zh", "")
+    header = _profile_header(str(profile_path()))
+    return header["name_en" if language == "en" else "name_zh"]
 
 
-_HEADER: dict | None = None
-
-
-def _cached_profile_header() -> dict:
-    global _HEADER
-    if _HEADER is None:
-        try:
-            data = json.loads(profile_path().read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            data = {}
-        _HEADER = {key: data.get(key, "") for key in ("code", "name_zh", "name_en")}
-    return _HEADER
+@lru_cache(maxsize=4)
+def _profile_header(path: str) -> dict:
+    # Read once per process: every page shows the city's name.
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        data = {}
+    return {key: data.get(key, "") for key in ("code", "name_zh", "name_en")}

@@ -14,11 +14,10 @@ from django.db import transaction
 from django.db.models import Count
 from faker.providers.person.zh_TW import Provider as ZhTwNames
 
-from . import crypto, identity
+from . import identity
 from .city_profile import city_profile_load, profile_path, read_profile
 from .models import Agency, District, Household, Person, StaffRole, User, Village
-from .selectors import ID_LOOKUP_PURPOSE
-from .services import ID_ENCRYPTION_PURPOSE, audit_record, notification_send, staff_role_grant
+from .services import audit_record, identifier_fields, notification_send, staff_role_grant
 
 SCALES = {"small": 2_000, "seed": 2_200_000}
 BATCH = 5_000
@@ -58,9 +57,8 @@ class Generator:
         self.surnames = [name for name in ZhTwNames.last_names]
         self.given_male = list(ZhTwNames.first_names_male)
         self.given_female = list(ZhTwNames.first_names_female)
-        self.used_numbers: set[str] = set(
-            # Numbers already present are only known by digest; new ones are checked at insert.
-        )
+        # Numbers drawn in this run; numbers already stored are caught by the unique digest.
+        self.used_numbers: set[str] = set()
         self.today = datetime.date.today()
         self.household_counter = Household.objects.count()
 
@@ -93,10 +91,7 @@ class Generator:
             disability = self.rng.choice(["mild", "mild", "moderate", "moderate", "severe", "profound"])
         age = (self.today - birth_date).days // 365
         return Person(
-            id_kind=identity.identifier_kind(number),
-            id_ciphertext=crypto.encrypt(number, purpose=ID_ENCRYPTION_PURPOSE),
-            id_digest=crypto.lookup_digest(number, purpose=ID_LOOKUP_PURPOSE),
-            id_masked=identity.mask(number),
+            **identifier_fields(number, identity.identifier_kind(number)),
             name=self.name(sex, surname),
             birth_date=birth_date,
             sex=sex,

@@ -97,6 +97,16 @@ class PersonInput:
     indigenous: bool = False
 
 
+def identifier_fields(number: str, kind: str) -> dict:
+    """The stored forms of a validated identification number: ciphertext, lookup hash, mask."""
+    return {
+        "id_kind": kind,
+        "id_ciphertext": crypto.encrypt(number, purpose=ID_ENCRYPTION_PURPOSE),
+        "id_digest": crypto.lookup_digest(number, purpose=ID_LOOKUP_PURPOSE),
+        "id_masked": identity.mask(number),
+    }
+
+
 def person_build(data: PersonInput) -> Person:
     """Validate and encrypt without saving: used by person_register and by bulk demo loading."""
     try:
@@ -112,10 +122,7 @@ def person_build(data: PersonInput) -> Person:
     if data.village is not None and data.village.district_id != data.district.pk:
         raise InvalidInput("village is not in the district", details={"field": "village"})
     return Person(
-        id_kind=kind,
-        id_ciphertext=crypto.encrypt(number, purpose=ID_ENCRYPTION_PURPOSE),
-        id_digest=crypto.lookup_digest(number, purpose=ID_LOOKUP_PURPOSE),
-        id_masked=identity.mask(number),
+        **identifier_fields(number, kind),
         name=data.name.strip(),
         birth_date=data.birth_date,
         sex=data.sex,

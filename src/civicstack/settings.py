@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "csp",
     "ninja",
     "civicstack.core",
+    "civicstack.payments",
+    "civicstack.fines",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,8 @@ urlpatterns = [
     path("staff/", console.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
+    path("payments/", include("civicstack.payments.urls")),
+    path("fines/", include("civicstack.fines.urls")),
     path("", include("civicstack.core.urls")),
 ]
 

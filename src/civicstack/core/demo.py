@@ -20,6 +20,16 @@ from .models import Agency, District, Household, Person, StaffRole, User, Villag
 from .services import audit_record, identifier_fields, notification_send, staff_role_grant
 
 SCALES = {"small": 2_000, "seed": 2_200_000}
+
+# Modules add their own demo data (after residents and logins exist) from AppConfig.ready():
+# register_demo_generator("fines", generate) where generate(*, scale, seed, progress_factory) -> dict.
+_MODULE_GENERATORS: dict[str, Callable] = {}
+
+
+def register_demo_generator(name: str, generate: Callable) -> None:
+    _MODULE_GENERATORS[name] = generate
+
+
 BATCH = 5_000
 
 
@@ -241,6 +251,12 @@ def load_demo_data(*, scale: str, seed: int = 2019, progress_factory=None) -> di
         if bar:
             bar.close()
     ensure_demo_logins()
-    audit_record(actor=None, action="demo_data.generated", object_type="core.person",
-                 data={"scale": scale, "created": created})  # fmt: skip
-    return {"people_created": created, "people_total": Person.objects.count()}
+    modules = {
+        name: generate(scale=scale, seed=seed, progress_factory=progress_factory)
+        for name, generate in sorted(_MODULE_GENERATORS.items())
+    }
+    audit_record(
+        actor=None, action="demo_data.generated", object_type="core.person",
+        data={"scale": scale, "created": created, "modules": sorted(modules)},
+    )  # fmt: skip
+    return {"people_created": created, "people_total": Person.objects.count(), "modules": modules}

@@ -26,6 +26,8 @@ class Command(BaseCommand):
             result = load_demo_data(scale=scale, seed=seed, progress_factory=progress)
             self.stdout.write(f"demo data ({scale}): {result['people_created']:,} residents created, "
                               f"{result['people_total']:,} in all")  # fmt: skip
+            for name, summary in result["modules"].items():
+                self.stdout.write(f"  {name}: {summary}")
         self.stdout.write("\nDemo logins:")
         for login in DEMO_LOGINS:
             self.stdout.write(f"  {login.username:<11} password: {login.password:<22} {login.description}")

@@ -1,0 +1,39 @@
+"""Reads of the payments module and who may see which order."""
+
+from django.db.models import QuerySet
+
+from civicstack.core.errors import NotFound
+from civicstack.core.selectors import person_of_user, scope_by_agency, staff_scope
+
+from .models import Account, PaymentOrder
+
+
+def orders_of_user(user) -> QuerySet[PaymentOrder]:
+    person = person_of_user(user)
+    if person is None:
+        return PaymentOrder.objects.none()
+    return (
+        PaymentOrder.objects.filter(payer_person=person)
+        .select_related("payee_agency")
+        .prefetch_related("items")
+    )
+
+
+def orders_visible_to_staff(user) -> QuerySet[PaymentOrder]:
+    if not staff_scope(user).is_staff:
+        return PaymentOrder.objects.none()
+    return scope_by_agency(PaymentOrder.objects.select_related("payee_agency"), user, field="payee_agency")
+
+
+def access_order_by_number(user, number: str) -> PaymentOrder:
+    """The payer's own order, or an order of an agency the staff member acts for."""
+    order = (orders_of_user(user).filter(number=number).first()) or (
+        orders_visible_to_staff(user).filter(number=number).first()
+    )
+    if order is None:
+        raise NotFound("payment order not found")
+    return order
+
+
+def account_by_code(code: str) -> Account | None:
+    return Account.objects.filter(code=code).first()

@@ -1,0 +1,286 @@
+"""Writes of the payments module: ledger accounts and transfers, payment orders and their
+settlement through every channel. Other modules call these, never the models."""
+
+import datetime
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from civicstack.core.models import Agency, Person
+from civicstack.core.services import audit_record
+
+from . import ledger
+from .errors import OrderStateConflict, PaymentRefused
+from .lock_objects import order_for_update
+from .models import Account, PaymentOrder, PaymentOrderItem, Transfer
+
+TransferRequest = ledger.TransferRequest
+TransferResult = ledger.TransferResult
+
+# --- accounts ---------------------------------------------------------------------------------
+
+CLEARING_ACCOUNTS = {
+    PaymentOrder.Channel.CONVENIENCE_STORE: "clearing:convenience_store",
+    PaymentOrder.Channel.VIRTUAL_ACCOUNT: "clearing:virtual_account",
+    PaymentOrder.Channel.CARD_GATEWAY: "clearing:card_gateway",
+    PaymentOrder.Channel.COUNTER: "clearing:counter",
+}
+
+
+def account_get_or_create(
+    *, code: str, name: str, unit: str = Account.Unit.TWD, agency: Agency | None = None, person: Person | None = None,
+    debits_must_not_exceed_credits: bool = False, credits_must_not_exceed_debits: bool = False,
+) -> Account:  # fmt: skip
+    try:
+        with transaction.atomic():
+            account, _ = Account.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name, "unit": unit, "agency": agency, "person": person,
+                    "debits_must_not_exceed_credits": debits_must_not_exceed_credits,
+                    "credits_must_not_exceed_debits": credits_must_not_exceed_debits,
+                },
+            )  # fmt: skip
+    except IntegrityError:  # created concurrently
+        account = Account.objects.get(code=code)
+    return account
+
+
+def agency_revenue_account(agency: Agency) -> Account:
+    return account_get_or_create(
+        code=f"agency:{agency.code}:revenue", name=f"{agency.name_zh} 收入", agency=agency
+    )
+
+
+def clearing_account(channel: str) -> Account:
+    return account_get_or_create(code=CLEARING_ACCOUNTS[channel], name=f"clearing: {channel}")
+
+
+def wallet_account(person: Person, unit: str = Account.Unit.TWD) -> Account:
+    """A citizen's purse (e-wallet in NT$, or points): it can never go below zero."""
+    suffix = "wallet" if unit == Account.Unit.TWD else "points"
+    return account_get_or_create(
+        code=f"person:{person.pk}:{suffix}", name=f"{person.name} {suffix}", unit=unit, person=person,
+        debits_must_not_exceed_credits=True,
+    )  # fmt: skip
+
+
+# --- transfers --------------------------------------------------------------------------------
+
+
+def transfers_create(*, requests: list[TransferRequest], actor=None) -> list[TransferResult]:
+    """Apply a batch atomically; see ``ledger.apply_batch``. Replays return the first outcome."""
+    return ledger.apply_batch(requests, actor=actor)
+
+
+def transfer_create(*, request: TransferRequest, actor=None) -> TransferResult:
+    return ledger.apply_batch([request], actor=actor)[0]
+
+
+# --- payment orders ---------------------------------------------------------------------------
+
+ALLOWED_TRANSITIONS = {
+    PaymentOrder.State.CREATED: {PaymentOrder.State.PENDING, PaymentOrder.State.PAID, PaymentOrder.State.CANCELLED,
+                                 PaymentOrder.State.EXPIRED},
+    PaymentOrder.State.PENDING: {PaymentOrder.State.PAID, PaymentOrder.State.CANCELLED, PaymentOrder.State.EXPIRED},
+    PaymentOrder.State.PAID: {PaymentOrder.State.REFUNDED},
+    PaymentOrder.State.EXPIRED: {PaymentOrder.State.PAID},  # a late payment is still money received
+    PaymentOrder.State.CANCELLED: set(),
+    PaymentOrder.State.REFUNDED: set(),
+}  # fmt: skip
+
+_paid_handlers: dict[str, Callable[[PaymentOrder], None]] = {}
+
+
+def register_paid_handler(source_type: str, handler: Callable[[PaymentOrder], None]) -> None:
+    """A module that creates orders (e.g. fines) is told, inside the same transaction, when one is
+    paid. Registered from the module's AppConfig.ready(); explicit, not a Django signal."""
+    _paid_handlers[source_type] = handler
+
+
+@dataclass(frozen=True)
+class OrderItemInput:
+    description: str
+    amount: int
+
+
+def _new_order_number(today: datetime.date) -> str:
+    # 16 digits, so the number is also the convenience-store bill number (BC2): yymmdd + 10 random.
+    return f"{today:%y%m%d}{secrets.randbelow(10**10):010d}"
+
+
+def _transition(order: PaymentOrder, state: str) -> None:
+    if state not in ALLOWED_TRANSITIONS[order.state]:
+        raise OrderStateConflict(
+            f"order {order.number} is {order.state}; it cannot become {state}",
+            details={"state": order.state, "requested": state},
+        )
+    order.state = state
+
+
+@transaction.atomic
+def payment_order_create(
+    *, actor, payee_agency: Agency, items: list[OrderItemInput], due_date: datetime.date, payer_name: str,
+    payer_person: Person | None = None, payer_company_ban: str = "", source_type: str = "", source_id: str = "",
+    reference: str = "",
+) -> PaymentOrder:  # fmt: skip
+    if not items:
+        raise PaymentRefused("an order needs at least one item")
+    for item in items:
+        if not isinstance(item.amount, int) or isinstance(item.amount, bool) or item.amount <= 0:
+            raise PaymentRefused("every item amount must be a positive whole number of NT$")
+        if not item.description.strip():
+            raise PaymentRefused("every item needs a description")
+    if not payer_name.strip():
+        raise PaymentRefused("the payer's name is required")
+    total = sum(item.amount for item in items)
+    for _ in range(5):
+        number = _new_order_number(timezone.localdate())
+        if not PaymentOrder.objects.filter(number=number).exists():
+            break
+    order = PaymentOrder.objects.create(
+        number=number, payee_agency=payee_agency, payer_person=payer_person, payer_company_ban=payer_company_ban,
+        payer_name=payer_name.strip(), amount=total, due_date=due_date, source_type=source_type,
+        source_id=str(source_id), reference=reference,
+    )  # fmt: skip
+    PaymentOrderItem.objects.bulk_create(
+        PaymentOrderItem(order=order, description=item.description.strip(), amount=item.amount)
+        for item in items
+    )
+    audit_record(actor=actor, action="payment_order.created", obj=order, agency=payee_agency,
+                 data={"amount": total, "source": f"{source_type}:{source_id}"})  # fmt: skip
+    return order
+
+
+@transaction.atomic
+def payment_order_issue(*, actor, order: PaymentOrder) -> PaymentOrder:
+    """The notice has gone out (printed, e-mailed, shown in the app): the order awaits payment."""
+    order = order_for_update(PaymentOrder.objects, pk=order.pk)
+    if order.state == PaymentOrder.State.PENDING:
+        return order
+    _transition(order, PaymentOrder.State.PENDING)
+    order.save(update_fields=["state", "updated_at"])
+    audit_record(actor=actor, action="payment_order.issued", obj=order, agency=order.payee_agency)
+    return order
+
+
+@transaction.atomic
+def payment_order_cancel(*, actor, order: PaymentOrder, reason: str) -> PaymentOrder:
+    if not reason.strip():
+        raise PaymentRefused("a reason is required to cancel an order")
+    order = order_for_update(PaymentOrder.objects, pk=order.pk)
+    _transition(order, PaymentOrder.State.CANCELLED)
+    order.save(update_fields=["state", "updated_at"])
+    audit_record(
+        actor=actor, action="payment_order.cancelled", obj=order, agency=order.payee_agency, reason=reason
+    )
+    return order
+
+
+@transaction.atomic
+def payment_orders_expire(*, today: datetime.date | None = None) -> int:
+    """Orders past their due date and still unpaid become expired (a late payment is still accepted)."""
+    today = today or timezone.localdate()
+    expired = 0
+    for order in (
+        PaymentOrder.objects.select_for_update()
+        .filter(state__in=[PaymentOrder.State.CREATED, PaymentOrder.State.PENDING], due_date__lt=today)
+        .order_by("id")
+    ):
+        order.state = PaymentOrder.State.EXPIRED
+        order.save(update_fields=["state", "updated_at"])
+        audit_record(actor=None, action="payment_order.expired", obj=order, agency=order.payee_agency)
+        expired += 1
+    return expired
+
+
+@transaction.atomic
+def payment_order_settle(
+    *, actor, order_number: str, channel: str, amount: int, paid_at: datetime.datetime | None = None,
+    external_reference: str = "", debit_account: Account | None = None,
+) -> PaymentOrder:  # fmt: skip
+    """Record money received for an order: post it to the ledger and mark the order paid.
+
+    Idempotent: settling an order already paid through the same channel and reference returns
+    it unchanged. The ledger transfer's key is derived from the order, so it can never post twice.
+    """
+    order = order_for_update(PaymentOrder.objects.select_related("payee_agency"), number=order_number)
+    if order is None:
+        raise PaymentRefused(f"no payment order {order_number}")
+    if order.state == PaymentOrder.State.PAID:
+        if order.channel == channel and order.external_reference == external_reference:
+            return order
+        raise OrderStateConflict(f"order {order.number} is already paid", details={"channel": order.channel})
+    if amount != order.amount:
+        raise PaymentRefused(
+            f"amount {amount} does not match the order's {order.amount}", details={"expected": order.amount}
+        )
+    _transition(order, PaymentOrder.State.PAID)
+    source = debit_account or clearing_account(channel)
+    result = ledger.apply_batch(
+        [
+            TransferRequest(
+                idempotency_key=f"order:{order.number}:paid", debit_account=source.code,
+                credit_account=agency_revenue_account(order.payee_agency).code, amount=amount,
+                reference=order.number, memo=f"{channel} {external_reference}"[:200],
+            )
+        ],
+        actor=actor,
+    )[0]  # fmt: skip
+    if result.status == "failed":
+        raise PaymentRefused(f"payment could not be posted: {result.error}", details={"ledger": result.error})
+    order.channel, order.paid_amount = channel, amount
+    order.paid_at = paid_at or timezone.now()
+    order.external_reference = external_reference[:120]
+    order.save(
+        update_fields=["state", "channel", "paid_amount", "paid_at", "external_reference", "updated_at"]
+    )
+    audit_record(actor=actor, action="payment_order.paid", obj=order, agency=order.payee_agency,
+                 data={"channel": channel, "amount": amount, "transfer": result.transfer_id})  # fmt: skip
+    handler = _paid_handlers.get(order.source_type)
+    if handler is not None:
+        handler(order)
+    return order
+
+
+def payment_order_pay_from_wallet(*, actor, order_number: str, person: Person) -> PaymentOrder:
+    """A citizen pays from their card's e-wallet: refused, with nothing moved, if it holds too little."""
+    amount = PaymentOrder.objects.filter(number=order_number).values_list("amount", flat=True).first()
+    if amount is None:
+        raise PaymentRefused(f"no payment order {order_number}")
+    return payment_order_settle(
+        actor=actor, order_number=order_number, channel=PaymentOrder.Channel.E_WALLET, amount=amount,
+        external_reference=f"wallet:{person.pk}", debit_account=wallet_account(person),
+    )  # fmt: skip
+
+
+@transaction.atomic
+def payment_order_refund(*, actor, order: PaymentOrder, reason: str) -> PaymentOrder:
+    """Refund by reversal: a new transfer back to where the money came from, never an edit."""
+    if not reason.strip():
+        raise PaymentRefused("a reason is required to refund")
+    order = order_for_update(PaymentOrder.objects.select_related("payee_agency"), pk=order.pk)
+    _transition(order, PaymentOrder.State.REFUNDED)
+    paid = Transfer.objects.select_related("debit_account", "credit_account").get(
+        idempotency_key=f"order:{order.number}:paid"
+    )
+    result = ledger.apply_batch(
+        [
+            TransferRequest(
+                idempotency_key=f"order:{order.number}:refund", debit_account=paid.credit_account.code,
+                credit_account=paid.debit_account.code, amount=paid.amount, reverses_key=paid.idempotency_key,
+                reference=order.number, memo=reason[:200],
+            )
+        ],
+        actor=actor,
+    )[0]  # fmt: skip
+    if result.status == "failed":
+        raise PaymentRefused(f"refund could not be posted: {result.error}")
+    order.save(update_fields=["state", "updated_at"])
+    audit_record(
+        actor=actor, action="payment_order.refunded", obj=order, agency=order.payee_agency, reason=reason
+    )
+    return order

@@ -12,7 +12,7 @@ import datetime
 import uuid
 from dataclasses import dataclass, field, replace
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -73,12 +73,46 @@ class _Totals:
 
 @dataclass
 class _Plan:
-    """What the batch will write, built up in memory while checking."""
+    """What the batch will write, built up in memory while checking. A chain that fails is
+    undone from a small undo log rather than by copying the whole plan for every chain."""
 
     totals: dict[int, _Totals]
     new: list[Transfer] = field(default_factory=list)
     resolved_pending: dict[int, str] = field(default_factory=dict)  # pending transfer id → new state
     reversed_amounts: dict[int, int] = field(default_factory=dict)
+    _saved_totals: dict[int, _Totals] = field(default_factory=dict)
+    _resolved: list[int] = field(default_factory=list)
+    _reversals: list[tuple[int, int]] = field(default_factory=list)
+    _new_length: int = 0
+
+    def begin(self) -> None:
+        self._saved_totals, self._resolved, self._reversals = {}, [], []
+        self._new_length = len(self.new)
+
+    def rollback(self) -> None:
+        self.totals.update(self._saved_totals)
+        for pending_id in self._resolved:
+            del self.resolved_pending[pending_id]
+        for transfer_id, amount in self._reversals:
+            self.reversed_amounts[transfer_id] -= amount
+        del self.new[self._new_length :]
+
+    def chain_transfers(self) -> list[Transfer]:
+        return self.new[self._new_length :]
+
+    def touch(self, account_id: int) -> _Totals:
+        totals = self.totals[account_id]
+        if account_id not in self._saved_totals:
+            self._saved_totals[account_id] = replace(totals)
+        return totals
+
+    def resolve(self, pending_id: int, state: str) -> None:
+        self.resolved_pending[pending_id] = state
+        self._resolved.append(pending_id)
+
+    def add_reversal(self, transfer_id: int, amount: int) -> None:
+        self.reversed_amounts[transfer_id] = self.reversed_amounts.get(transfer_id, 0) + amount
+        self._reversals.append((transfer_id, amount))
 
 
 def _same_request(existing: Transfer, request: TransferRequest, accounts_by_code: dict[str, Account]) -> bool:
@@ -130,20 +164,17 @@ def apply_batch(
         referenced = pending_transfers_for_update(referenced_keys) if referenced_keys else {}
         codes = {r.debit_account for r in requests} | {r.credit_account for r in requests}
         codes.discard("")
-        by_code = {a.code: a for a in Account.objects.filter(code__in=codes)}
-        account_ids = {a.id for a in by_code.values()}
-        for transfer in referenced.values():
-            account_ids |= {transfer.debit_account_id, transfer.credit_account_id}
-        locked = accounts_for_update(account_ids)
+        referenced_accounts = {t.debit_account_id for t in referenced.values()} | {
+            t.credit_account_id for t in referenced.values()
+        }
+        locked = accounts_for_update(codes=codes, ids=referenced_accounts)
         by_code = {a.code: a for a in locked.values()}
         plan = _Plan(totals={account_id: _Totals.of(a) for account_id, a in locked.items()})
         already_reversed = _reversed_so_far(referenced)
 
         seen_in_batch: set[str] = set()
         for chain in _chains(requests):
-            scratch = replace(plan, totals={k: replace(v) for k, v in plan.totals.items()},
-                              new=list(plan.new), resolved_pending=dict(plan.resolved_pending),
-                              reversed_amounts=dict(plan.reversed_amounts))  # fmt: skip
+            plan.begin()
             chain_failed = False
             for index in chain:
                 request = requests[index]
@@ -163,26 +194,25 @@ def apply_batch(
                     )
                     chain_failed = True
                     continue
-                error = _apply_one(request, scratch, by_code, referenced, already_reversed, actor, now)
+                error = _apply_one(request, plan, by_code, referenced, already_reversed, actor, now)
                 if error:
                     results[index] = TransferResult(request.idempotency_key, "failed", error)
                     chain_failed = True
                 else:
                     results[index] = TransferResult(request.idempotency_key, "created")
                     seen_in_batch.add(request.idempotency_key)
-            if not chain_failed and len(chain) > 1:
-                group = uuid.uuid4().hex
-                for transfer in scratch.new[len(plan.new) :]:
-                    transfer.linked_group = group
             if chain_failed:
+                plan.rollback()
                 for index in chain:
                     if results[index].status == "created":
                         results[index] = TransferResult(
                             requests[index].idempotency_key, "failed", TransferError.LINKED_TRANSFER_FAILED
                         )
                         seen_in_batch.discard(requests[index].idempotency_key)
-                continue
-            plan = scratch
+            elif len(chain) > 1:
+                group = uuid.uuid4().hex
+                for transfer in plan.chain_transfers():
+                    transfer.linked_group = group
 
         _write(plan, locked, referenced)
         created = {t.idempotency_key: t.id for t in plan.new}
@@ -225,7 +255,7 @@ def _apply_one(request, plan: _Plan, by_code, referenced, already_reversed, acto
         done = already_reversed.get(reverses.id, 0) + plan.reversed_amounts.get(reverses.id, 0)
         if done + request.amount > reverses.amount:
             return TransferError.AMOUNT_EXCEEDS_REVERSIBLE
-    d, c = plan.totals[debit.id], plan.totals[credit.id]
+    d, c = plan.touch(debit.id), plan.touch(credit.id)
     if kind == Transfer.Kind.PENDING:
         d.debits_pending += request.amount
         c.credits_pending += request.amount
@@ -236,7 +266,7 @@ def _apply_one(request, plan: _Plan, by_code, referenced, already_reversed, acto
     if error:
         return error
     if reverses is not None:
-        plan.reversed_amounts[reverses.id] = plan.reversed_amounts.get(reverses.id, 0) + request.amount
+        plan.add_reversal(reverses.id, request.amount)
     plan.new.append(
         Transfer(
             idempotency_key=request.idempotency_key,
@@ -271,7 +301,7 @@ def _resolve_pending(request, plan: _Plan, referenced, actor, now) -> str:
         return TransferError.AMOUNT_MUST_BE_POSITIVE
     if amount > pending.amount:
         return TransferError.AMOUNT_EXCEEDS_PENDING
-    d, c = plan.totals[pending.debit_account_id], plan.totals[pending.credit_account_id]
+    d, c = plan.touch(pending.debit_account_id), plan.touch(pending.credit_account_id)
     d.debits_pending -= pending.amount
     c.credits_pending -= pending.amount
     if posting:  # a partial post releases the rest of the reservation
@@ -280,7 +310,7 @@ def _resolve_pending(request, plan: _Plan, referenced, actor, now) -> str:
     error = d.violates() or c.violates()
     if error:
         return error
-    plan.resolved_pending[pending.id] = Transfer.State.POSTED if posting else Transfer.State.VOIDED
+    plan.resolve(pending.id, Transfer.State.POSTED if posting else Transfer.State.VOIDED)
     plan.new.append(
         Transfer(
             idempotency_key=request.idempotency_key,
@@ -319,11 +349,23 @@ def _write(plan: _Plan, locked: dict[int, Account], referenced: dict[str, Transf
                 account.credits_pending,
                 account.credits_posted,
             ) = values
-            changed.append(account)
+            changed.append((account_id, *values))
     if changed:
-        Account.objects.bulk_update(
-            changed, ["debits_pending", "debits_posted", "credits_pending", "credits_posted"], batch_size=500
-        )
+        _update_totals(changed)
+
+
+def _update_totals(rows: list[tuple[int, int, int, int, int]]) -> None:
+    # One statement for every touched account (the same SQL on PostgreSQL and SQLite 3.33+);
+    # Django's bulk_update builds four CASE expressions per row, several times slower here.
+    values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT),"
+                        " CAST(%s AS BIGINT))"] * len(rows))  # fmt: skip
+    sql = (
+        f"WITH v(id, dpe, dpo, cpe, cpo) AS (VALUES {values}) "  # noqa: S608 - only placeholders are interpolated
+        "UPDATE payments_account SET debits_pending = v.dpe, debits_posted = v.dpo, "
+        "credits_pending = v.cpe, credits_posted = v.cpo FROM v WHERE payments_account.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
 
 
 def expire_pending(*, now: datetime.datetime | None = None, limit: int = 5000) -> int:
@@ -339,15 +381,16 @@ def expire_pending(*, now: datetime.datetime | None = None, limit: int = 5000) -
     with transaction.atomic():
         pending = pending_transfers_for_update(keys)
         locked = accounts_for_update(
-            {t.debit_account_id for t in pending.values()} | {t.credit_account_id for t in pending.values()}
+            ids={t.debit_account_id for t in pending.values()}
+            | {t.credit_account_id for t in pending.values()}
         )
         plan = _Plan(totals={account_id: _Totals.of(a) for account_id, a in locked.items()})
         for transfer in pending.values():
             if transfer.state != Transfer.State.PENDING:
                 continue  # resolved meanwhile
-            plan.totals[transfer.debit_account_id].debits_pending -= transfer.amount
-            plan.totals[transfer.credit_account_id].credits_pending -= transfer.amount
-            plan.resolved_pending[transfer.id] = Transfer.State.EXPIRED
+            plan.touch(transfer.debit_account_id).debits_pending -= transfer.amount
+            plan.touch(transfer.credit_account_id).credits_pending -= transfer.amount
+            plan.resolve(transfer.id, Transfer.State.EXPIRED)
             plan.new.append(
                 Transfer(
                     idempotency_key=f"expire:{transfer.idempotency_key}"[:120],

@@ -1,13 +1,18 @@
 """Row locks for money, always taken in primary-key order so two writers never deadlock
 (Saleor's lock_objects.py). On SQLite, IMMEDIATE transactions serialise writers instead."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import Account, PaymentOrder, Transfer
 
 
-def accounts_for_update(account_ids) -> dict[int, Account]:
-    accounts = Account.objects.select_for_update().filter(id__in=sorted(set(account_ids))).order_by("id")
+def accounts_for_update(*, codes=(), ids=()) -> dict[int, Account]:
+    """Lock the accounts named by code or id, in id order, in one query."""
+    accounts = (
+        Account.objects.select_for_update()
+        .filter(Q(code__in=list(codes)) | Q(id__in=list(ids)))
+        .order_by("id")
+    )
     return {account.id: account for account in accounts}
 
 

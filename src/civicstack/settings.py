@@ -255,6 +255,16 @@ OTP_TOTP_ISSUER = "Civic Stack"
 API_TOKEN_LIFETIME = timedelta(hours=int(env("API_TOKEN_LIFETIME_HOURS", "12")))
 NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 200
 
+# --- payments ---------------------------------------------------------------------------------
+# The collection code a convenience-store collection agent assigns to the city (3 Code 39 chars),
+# the bank-assigned virtual account prefix and rule, the card gateway and its callback secret.
+PAYMENTS_COLLECTION_CODE = env("PAYMENTS_COLLECTION_CODE", "TY1")
+PAYMENTS_VIRTUAL_ACCOUNT_PREFIX = env("PAYMENTS_VIRTUAL_ACCOUNT_PREFIX", "95511")
+PAYMENTS_GATEWAY = env("PAYMENTS_GATEWAY", "sandbox")
+PAYMENTS_GATEWAY_SECRET = env("PAYMENTS_GATEWAY_SECRET", "")  # default: derived from SECRET_KEY (sandbox only)
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+PAYMENTS_MAX_SETTLEMENT_FILE_BYTES = int(env("PAYMENTS_MAX_SETTLEMENT_FILE_BYTES", str(20 * 1024 * 1024)))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from civicstack.core.errors import NotFound
 from civicstack.core.selectors import person_of_user, scope_by_agency, staff_scope
 
-from .models import Account, PaymentOrder
+from .models import Account, PaymentOrder, SettlementImport
 
 
 def orders_of_user(user) -> QuerySet[PaymentOrder]:
@@ -37,3 +37,35 @@ def access_order_by_number(user, number: str) -> PaymentOrder:
 
 def account_by_code(code: str) -> Account | None:
     return Account.objects.filter(code=code).first()
+
+
+def order_by_number(number: str) -> PaymentOrder | None:
+    return (
+        PaymentOrder.objects.select_related("payee_agency")
+        .prefetch_related("items")
+        .filter(number=number)
+        .first()
+    )
+
+
+def can_reconcile(user) -> bool:
+    """City administrators, and staff given the permission to import settlement files."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    scope = staff_scope(user)
+    return scope.has_role("city_admin") or (scope.is_staff and user.has_perm("payments.add_settlementimport"))
+
+
+def settlement_by_id(settlement_id: int) -> SettlementImport | None:
+    return SettlementImport.objects.filter(pk=settlement_id).first()
+
+
+def access_account_by_code(user, code: str) -> Account:
+    account = Account.objects.select_related("person").filter(code=code).first()
+    person = person_of_user(user)
+    allowed = account is not None and (
+        staff_scope(user).has_role("city_admin") or (person is not None and account.person_id == person.pk)
+    )
+    if not allowed:
+        raise NotFound("account not found")
+    return account

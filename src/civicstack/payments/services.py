@@ -2,20 +2,24 @@
 settlement through every channel. Other modules call these, never the models."""
 
 import datetime
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from civicstack.core.models import Agency, Person
 from civicstack.core.services import audit_record
 
-from . import ledger
+from . import channels_config, ledger
+from .channels import gateway as gateway_channel
+from .channels import notice_pdf, settlement
 from .errors import OrderStateConflict, PaymentRefused
 from .lock_objects import order_for_update
-from .models import Account, PaymentOrder, PaymentOrderItem, Transfer
+from .models import Account, PaymentOrder, PaymentOrderItem, SettlementImport, Transfer
 
 TransferRequest = ledger.TransferRequest
 TransferResult = ledger.TransferResult
@@ -150,6 +154,11 @@ def payment_order_create(
         PaymentOrderItem(order=order, description=item.description.strip(), amount=item.amount)
         for item in items
     )
+    # The order's own ATM account: a transfer of the wrong amount into it is caught by its check digit.
+    order.virtual_account = channels_config.virtual_account_rule().make(
+        serial=order.pk, amount=total, due_date=due_date
+    )
+    order.save(update_fields=["virtual_account"])
     audit_record(actor=actor, action="payment_order.created", obj=order, agency=payee_agency,
                  data={"amount": total, "source": f"{source_type}:{source_id}"})  # fmt: skip
     return order
@@ -284,3 +293,130 @@ def payment_order_refund(*, actor, order: PaymentOrder, reason: str) -> PaymentO
         actor=actor, action="payment_order.refunded", obj=order, agency=order.payee_agency, reason=reason
     )
     return order
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """王小明 → 王○明, 林美 → 林○: enough for a payer to recognise, not for others to learn."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "○"
+    return name[0] + "○" * (len(name) - 2) + name[-1]
+
+
+def payment_notice_pdf(*, order: PaymentOrder, city_name: str) -> bytes:
+    notice = notice_pdf.PaymentNotice(
+        city_name=city_name, agency_name=order.payee_agency.name_zh, payer_name=mask_name(order.payer_name),
+        order_number=order.number, items=[(item.description, item.amount) for item in order.items.all()],
+        total=order.amount, due_date=order.due_date, barcodes=channels_config.store_barcodes(order),
+        virtual_account=order.virtual_account or None,
+        payment_url=f"{settings.PUBLIC_BASE_URL}/payments/orders/{order.number}/", issued_on=timezone.localdate(),
+    )  # fmt: skip
+    return notice_pdf.render_payment_notice(notice)
+
+
+def payment_order_start_checkout(*, actor, order: PaymentOrder) -> gateway_channel.Checkout:
+    """Send the payer to the card gateway; the gateway's signed notification settles the order."""
+    if not order.is_payable:
+        raise OrderStateConflict(f"order {order.number} is {order.state}", details={"state": order.state})
+    if order.state == PaymentOrder.State.CREATED:
+        payment_order_issue(actor=actor, order=order)
+    base = settings.PUBLIC_BASE_URL
+    return channels_config.card_gateway().start_checkout(
+        order_number=order.number, amount=order.amount, description=f"{order.payee_agency.name_zh} {order.number}",
+        return_url=f"{base}/payments/orders/{order.number}/", notify_url=f"{base}/api/v1/payments/gateway/notify",
+    )  # fmt: skip
+
+
+def gateway_notification_receive(*, body: bytes, headers) -> PaymentOrder | None:
+    """Verify and apply a gateway callback. Replays (gateways retry) change nothing."""
+    try:
+        notification = channels_config.card_gateway().parse_notification(body=body, headers=headers)
+    except gateway_channel.InvalidNotification as exc:
+        raise PaymentRefused(f"gateway notification refused: {exc}") from exc
+    if notification.status != "paid":
+        return None
+    return payment_order_settle(
+        actor=None, order_number=notification.order_number, channel=PaymentOrder.Channel.CARD_GATEWAY,
+        amount=notification.amount, paid_at=notification.paid_at, external_reference=notification.gateway_reference,
+    )  # fmt: skip
+
+
+def _order_ref(reference: str) -> settlement.OrderRef | None:
+    order = (
+        PaymentOrder.objects.filter(number=reference).first()
+        or PaymentOrder.objects.filter(virtual_account=reference).first()
+    )
+    if order is None:
+        return None
+    return settlement.OrderRef(
+        number=order.number, reference=reference, amount=order.amount, state=order.state
+    )
+
+
+def _line_report(bucket: str, line, reason: str, order_number: str = "") -> dict:
+    return {
+        "bucket": bucket, "line": line.line_number, "reference": getattr(line, "reference", ""),
+        "amount": getattr(line, "amount", None), "order": order_number, "reason": reason, "raw": line.raw[:200],
+    }  # fmt: skip
+
+
+def settlement_import(*, actor, data: bytes, format: str, filename: str) -> SettlementImport:  # noqa: A002
+    """Reconcile a collection agent's or bank's settlement file: every matched line settles its
+    order; duplicates, unknown references, amount mismatches and unreadable lines are kept in the
+    report for a clerk to follow up. Importing the same file twice returns the first import."""
+    if len(data) > settings.PAYMENTS_MAX_SETTLEMENT_FILE_BYTES:
+        raise PaymentRefused("the settlement file is too large")
+    digest = hashlib.sha256(data).hexdigest()
+    previous = SettlementImport.objects.filter(sha256=digest).first()
+    if previous is not None:
+        return previous
+    try:
+        parsed = settlement.parse_settlement(data, format=format)
+    except settlement.UnknownFormat as exc:
+        raise PaymentRefused(str(exc), details={"formats": ["store-fixed", "csv"]}) from exc
+    result = settlement.match_settlement(parsed.lines, _order_ref)
+    report = [_line_report("unreadable", error, error.reason) for error in parsed.errors]
+    counts = {"duplicate": 0, "unknown": 0, "amount_mismatch": 0, "unreadable": len(parsed.errors)}
+    matched = matched_amount = 0
+    with transaction.atomic():
+        record = SettlementImport.objects.create(
+            filename=filename[:200], format=format, sha256=digest, imported_by=actor
+        )
+        for bucket in ("duplicate", "unknown", "amount_mismatch"):
+            for item in getattr(result, bucket):
+                counts[bucket] += 1
+                report.append(
+                    _line_report(bucket, item.line, item.reason, item.order.number if item.order else "")
+                )
+        for item in result.matched:
+            channel = (
+                PaymentOrder.Channel.VIRTUAL_ACCOUNT
+                if item.line.reference != item.order.number
+                else PaymentOrder.Channel.CONVENIENCE_STORE
+            )
+            try:
+                with transaction.atomic():
+                    payment_order_settle(
+                        actor=actor, order_number=item.order.number, channel=channel, amount=item.line.amount,
+                        paid_at=item.line.paid_at, external_reference=f"settlement:{record.pk}:{item.line.line_number}",
+                    )  # fmt: skip
+            except (PaymentRefused, OrderStateConflict) as exc:
+                # Money arrived for an order that cannot take it (e.g. cancelled): keep it visible.
+                counts["duplicate"] += 1
+                report.append(_line_report("duplicate", item.line, exc.message, item.order.number))
+                continue
+            matched += 1
+            matched_amount += item.line.amount
+            report.append(_line_report("matched", item.line, "settled", item.order.number))
+        report.sort(key=lambda row: row["line"])
+        record.matched, record.matched_amount, record.report = matched, matched_amount, report
+        for bucket, count in counts.items():
+            setattr(record, bucket, count)
+        record.save()
+        audit_record(actor=actor, action="settlement.imported", obj=record,
+                     data={"matched": matched, **counts, "amount": matched_amount})  # fmt: skip
+    return record

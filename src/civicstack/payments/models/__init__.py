@@ -1,4 +1,5 @@
 from .ledger import Account, Transfer
 from .orders import PaymentOrder, PaymentOrderItem
+from .settlements import SettlementImport
 
-__all__ = ["Account", "PaymentOrder", "PaymentOrderItem", "Transfer"]
+__all__ = ["Account", "PaymentOrder", "PaymentOrderItem", "SettlementImport", "Transfer"]

@@ -56,6 +56,9 @@ test: install-test browser lint
 
 bench: install-test
 	$(BIN)/python bench/run.py
+	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/ledger.py; \
+	  else echo "PostgreSQL does not answer: bench/ledger.py skipped"; fi
+	@if [ -f bench/fines_lookup.py ]; then $(BIN)/python bench/fines_lookup.py; fi
 
 # Refresh the committed OpenAPI snapshot (tests/test_openapi_snapshot.py compares against it).
 openapi: install

@@ -13,20 +13,23 @@ OUT = Path(__file__).resolve().parent
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 SHOTS = [
-    # (file, path, login or None, viewport width)
+    # (file, path, login or None, viewport width[, a link to follow first])
     ("portal-home.png", "/", None, 1280),
     ("portal-home-phone.png", "/", None, 390),
     ("my-data.png", "/my/", ("citizen", "citizen-demo-2019"), 1280),
     ("directory.png", "/directory/TYC-L1-26/", None, 1280),
     ("staff-console.png", "/staff/core/person/", ("clerk", "clerk-demo-2019"), 1280),
     ("api-docs.png", "/api/docs", None, 1280),
+    ("my-payments.png", "/payments/", ("citizen", "citizen-demo-2019"), 1280),
+    ("payment-order.png", "/payments/", ("citizen", "citizen-demo-2019"), 1280, "td a.mono"),
+    ("reconciliation.png", "/payments/staff/settlements/", ("cityadmin", "cityadmin-demo-2019"), 1280),
 ]
 
 
 def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        for filename, path, login, width in SHOTS:
+        for filename, path, login, width, *follow in SHOTS:
             context = browser.new_context(base_url=BASE, viewport={"width": width, "height": 900}, locale="zh-TW")
             page = context.new_page()
             if login:
@@ -36,6 +39,8 @@ def main() -> None:
                 page.click("main button[type=submit]")
                 page.wait_for_load_state()
             page.goto(path)
+            if follow:
+                page.click(follow[0])
             page.wait_for_load_state("networkidle")
             page.screenshot(path=OUT / filename, full_page=width < 600)
             context.close()

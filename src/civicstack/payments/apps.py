@@ -10,7 +10,12 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import reverse_lazy
 
+        from civicstack.core.demo import register_demo_generator
         from civicstack.core.portal import PortalTile, register_tile
+
+        from . import demo
+
+        register_demo_generator("payments", demo.generate)
 
         register_tile(
             PortalTile(

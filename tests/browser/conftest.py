@@ -35,6 +35,7 @@ def live_demo(tmp_path_factory):
     subprocess.run([CIVICSTACK, "demo-data", "--scale", "small", "--no-progress"], env=env, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     port = _free_port()
+    env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"  # where gateways send the payer back
     log = open(var_dir / "server.log", "w")  # noqa: SIM115 - closed at teardown
     server = subprocess.Popen(
         [CIVICSTACK, "runserver", f"127.0.0.1:{port}", "--noreload"],

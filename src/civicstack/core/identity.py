@@ -82,6 +82,15 @@ def mask(value: str) -> str:
     return f"{value[:3]}****{value[7:]}"
 
 
+def mask_name(name: str) -> str:
+    """王小明 → 王○明, 王明 → 王○, 歐陽娜娜 → 歐○○娜: enough for the person to recognise, not more."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "○"
+    return name[0] + "○" * (len(name) - 2) + name[-1]
+
+
 def check_digit_for(first_nine: str) -> str:
     """The digit that completes a 9-character prefix into a valid number."""
     partial = sum(d * w for d, w in zip(_digits(first_nine + "0"), WEIGHTS, strict=True))

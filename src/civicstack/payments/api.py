@@ -16,6 +16,7 @@ from civicstack.core.api_support import (
     require_user,
 )
 from civicstack.core.errors import NotFound, PermissionDenied
+from civicstack.core.identity import mask_name
 from civicstack.core.selectors import person_of_user, staff_scope
 from civicstack.core.services import register_api_key_scopes
 
@@ -60,7 +61,7 @@ def order_out(order) -> dict:
     barcodes = channels_config.store_barcodes(order) if order.is_payable else None
     return {
         "number": order.number, "payee_agency_code": order.payee_agency.code,
-        "payee_agency_name": order.payee_agency.name, "payer_name": services.mask_name(order.payer_name),
+        "payee_agency_name": order.payee_agency.name, "payer_name": mask_name(order.payer_name),
         "amount": order.amount, "due_date": order.due_date, "state": order.state, "channel": order.channel,
         "paid_at": order.paid_at, "items": list(order.items.all()),
         "virtual_account": order.virtual_account or None,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from civicstack.core.identity import mask_name
 from civicstack.core.models import Agency, Person
 from civicstack.core.services import audit_record
 
@@ -296,15 +297,6 @@ def payment_order_refund(*, actor, order: PaymentOrder, reason: str) -> PaymentO
 
 
 # --- channels ---------------------------------------------------------------------------------
-
-
-def mask_name(name: str) -> str:
-    """王小明 → 王○明, 林美 → 林○: enough for a payer to recognise, not for others to learn."""
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "○"
-    return name[0] + "○" * (len(name) - 2) + name[-1]
 
 
 def payment_notice_pdf(*, order: PaymentOrder, city_name: str) -> bytes:

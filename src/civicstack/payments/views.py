@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from civicstack.core.city_profile import city_name
 from civicstack.core.errors import ServiceError
+from civicstack.core.identity import mask_name
 from civicstack.core.selectors import person_of_user
 
 from . import channels_config, selectors, services
@@ -39,7 +40,7 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     person = person_of_user(request.user) if request.user.is_authenticated else None
     context = {
         "order": order,
-        "payer_name": services.mask_name(order.payer_name),
+        "payer_name": mask_name(order.payer_name),
         "barcodes": channels_config.store_barcodes(order) if order.is_payable else None,
         "wallet": services.wallet_account(person) if person is not None and order.is_payable else None,
     }

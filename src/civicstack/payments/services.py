@@ -92,7 +92,8 @@ ALLOWED_TRANSITIONS = {
                                  PaymentOrder.State.EXPIRED},
     PaymentOrder.State.PENDING: {PaymentOrder.State.PAID, PaymentOrder.State.CANCELLED, PaymentOrder.State.EXPIRED},
     PaymentOrder.State.PAID: {PaymentOrder.State.REFUNDED},
-    PaymentOrder.State.EXPIRED: {PaymentOrder.State.PAID},  # a late payment is still money received
+    # A late payment is still money received; an expired bill can also be withdrawn.
+    PaymentOrder.State.EXPIRED: {PaymentOrder.State.PAID, PaymentOrder.State.CANCELLED},
     PaymentOrder.State.CANCELLED: set(),
     PaymentOrder.State.REFUNDED: set(),
 }  # fmt: skip

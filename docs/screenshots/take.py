@@ -23,6 +23,9 @@ SHOTS = [
     ("my-payments.png", "/payments/", ("citizen", "citizen-demo-2019"), 1280),
     ("payment-order.png", "/payments/", ("citizen", "citizen-demo-2019"), 1280, "td a.mono"),
     ("reconciliation.png", "/payments/staff/settlements/", ("cityadmin", "cityadmin-demo-2019"), 1280),
+    ("fines-lookup.png", "/fines/lookup/", None, 1280),
+    ("fines-staff-cases.png", "/fines/staff/cases/", ("cityadmin", "cityadmin-demo-2019"), 1280),
+    ("fines-staff-case.png", "/fines/staff/cases/", ("cityadmin", "cityadmin-demo-2019"), 1280, "tbody a"),
 ]
 
 

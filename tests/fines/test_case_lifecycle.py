@@ -7,11 +7,12 @@ from django.core import mail
 from django.utils import timezone
 
 from civicstack.core.errors import InvalidInput, PermissionDenied
-from civicstack.core.models import AuditEvent, Notification
+from civicstack.core.models import Notification
 from civicstack.fines import case_number, services
 from civicstack.fines.errors import AmountOutOfRange, CaseStateConflict
 from civicstack.fines.models import FineCase
 from civicstack.fines.selectors import case_events
+from civicstack.payments.errors import OrderStateConflict
 from civicstack.payments.models import PaymentOrder
 from civicstack.payments.services import payment_order_settle, payment_orders_expire
 
@@ -213,16 +214,19 @@ def test_an_overdue_case_with_an_expired_order_gets_a_fresh_order_when_the_payer
     assert case.state == FineCase.State.PAID
 
 
-def test_a_late_payment_of_a_cancelled_case_is_recorded_not_refused(issue, yesterday):
+def test_cancelling_an_overdue_case_withdraws_its_expired_order_too(issue, yesterday):
     case = _overdue(issue, yesterday)
     payment_orders_expire(today=timezone.localdate() + datetime.timedelta(days=60))
     services.case_cancel(actor=None, case=case, reason="撤銷處分")
-    # The expired order is still payable late at a store; the money is recorded for a refund.
-    payment_order_settle(actor=None, order_number=case.payment_order.number, channel="convenience_store",
-                         amount=case.amount)  # fmt: skip
+    case.refresh_from_db()
+    assert case.payment_order.state == PaymentOrder.State.CANCELLED
+    # A late store payment of the old notice can no longer settle it: reconciliation reports the
+    # line for a refund (payments' settlement import) instead of marking a cancelled case paid.
+    with pytest.raises(OrderStateConflict):
+        payment_order_settle(actor=None, order_number=case.payment_order.number, channel="convenience_store",
+                             amount=case.amount)  # fmt: skip
     case.refresh_from_db()
     assert case.state == FineCase.State.CANCELLED
-    assert AuditEvent.objects.filter(action="fines.case.payment_unexpected", object_id=str(case.pk)).exists()
 
 
 def test_documents_over_ten_megabytes_are_refused(issue):

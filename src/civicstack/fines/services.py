@@ -30,6 +30,8 @@ LATE_PAYMENT_DAYS = 7  # a fresh order for an overdue case is payable for this l
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
 State = FineCase.State
+# An expired order is withdrawn with its case too, so a late payment cannot land on a cancelled case.
+PAYABLE_OR_EXPIRED = (PaymentOrder.State.CREATED, PaymentOrder.State.PENDING, PaymentOrder.State.EXPIRED)
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     State.ISSUED: {State.NOTIFIED, State.PAID, State.CANCELLED},
@@ -467,7 +469,7 @@ def case_cancel(*, actor: User | None, case: FineCase, reason: str) -> FineCase:
     _require_acts_for(actor, case.agency_id)
     previous = _transition(case, State.CANCELLED)
     order = case.payment_order
-    if order is not None and order.is_payable:
+    if order is not None and order.state in PAYABLE_OR_EXPIRED:
         case.payment_order = payments.payment_order_cancel(actor=actor, order=order, reason=reason.strip())
     # An expired order cannot be cancelled in payments; a late payment on it is recorded on the
     # case as fines.case.payment_unexpected for staff to refund.

@@ -21,6 +21,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
         city_profile_load()
 
 
+@pytest.fixture(scope="class")
+def city_profile_restored_after_flush(django_db_blocker):
+    """A transactional test ends by flushing every table; put the city profile back for the tests
+    that run after it. Class scope: used by a class of transactional tests, it is torn down after
+    their flush."""
+    yield
+    with django_db_blocker.unblock():
+        if not District.objects.exists():
+            city_profile_load()
+
+
 @pytest.fixture
 def rng():
     return random.Random(20191127)

@@ -10,8 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from civicstack.core import audit_chain, services
-from civicstack.core.city_profile import city_profile_load
-from civicstack.core.models import AuditChainHead, AuditEvent, District
+from civicstack.core.models import AuditChainHead, AuditEvent
 from civicstack.core.selectors import acting_agency
 
 
@@ -269,17 +268,8 @@ def test_audit_verify_fails_when_broken(chain):
     reason="concurrent writers need PostgreSQL: SQLite serialises whole-database writes",
 )
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("city_profile_restored_after_flush")
 class TestConcurrentWriters:
-    @pytest.fixture(scope="class", autouse=True)
-    @classmethod
-    def reload_city_profile_after_flush(cls, django_db_blocker):
-        """A transactional test ends by flushing every table; put the city profile back for the
-        tests that run after it. Class scope: set up before, and torn down after, the flush."""
-        yield
-        with django_db_blocker.unblock():
-            if not District.objects.exists():
-                city_profile_load()
-
     def test_concurrent_writers_keep_one_linear_chain(self):
         # given N threads, each with its own database connection, starting together
         threads_count, per_thread = 8, 10

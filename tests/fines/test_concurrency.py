@@ -7,8 +7,6 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from civicstack.core.city_profile import city_profile_load
-from civicstack.core.models import District
 from civicstack.fines import services
 from civicstack.fines.models import FineCase
 from civicstack.payments.models import PaymentOrder
@@ -34,15 +32,8 @@ def _press_pay(case_pk: int, barrier, queue) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("city_profile_restored_after_flush")
 class TestConcurrentPay:
-    @pytest.fixture(scope="class", autouse=True)
-    @classmethod
-    def reload_city_profile_after_flush(cls, django_db_blocker):
-        yield
-        with django_db_blocker.unblock():
-            if not District.objects.exists():
-                city_profile_load()
-
     def test_simultaneous_pay_requests_share_one_fresh_order(self, issue, yesterday):
         # given an overdue case whose order has expired
         case, _ = issue()

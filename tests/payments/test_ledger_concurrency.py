@@ -8,8 +8,6 @@ import signal
 import pytest
 from django.db import connection, connections, transaction
 
-from civicstack.core.city_profile import city_profile_load
-from civicstack.core.models import District
 from civicstack.payments import ledger, services
 from civicstack.payments.ledger import TransferRequest
 from civicstack.payments.models import Account, Transfer
@@ -59,15 +57,8 @@ def _worker_killed_mid_transfer(ready, queue) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("city_profile_restored_after_flush")
 class TestConcurrentLedger:
-    @pytest.fixture(scope="class", autouse=True)
-    @classmethod
-    def reload_city_profile_after_flush(cls, django_db_blocker):
-        yield
-        with django_db_blocker.unblock():
-            if not District.objects.exists():
-                city_profile_load()
-
     @pytest.fixture
     def purse(self):
         services.account_get_or_create(code="bank", name="bank")

@@ -16,19 +16,8 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-
-def setup_django(var_dir: str, database_url: str | None) -> None:
-    os.environ["CIVICSTACK_VAR_DIR"] = var_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "civicstack.settings"
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
+from support import fresh_database
 
 
 def p95(durations: list[float]) -> float:
@@ -59,21 +48,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as var_dir:
-        if args.database_url:
-            import psycopg
-
-            dbname = args.database_url.rsplit("/", 1)[1]
-            admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True)
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            admin.execute(f'CREATE DATABASE "{dbname}"')
-            admin.close()
-        setup_django(var_dir, args.database_url)
-        from django.core.management import call_command
+        fresh_database(var_dir, args.database_url)
         from django.db import connection
         from django.test import Client
 
-        call_command("migrate", verbosity=0)
-        call_command("load_city_profile", stdout=open(os.devnull, "w"))  # noqa: SIM115
         from civicstack.core import crypto
         from civicstack.core.demo import generate_people
         from civicstack.core.services import ID_ENCRYPTION_PURPOSE
@@ -143,5 +121,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     main()

@@ -9,28 +9,11 @@ import argparse
 import multiprocessing
 import os
 import random
-import sys
 import time
-from pathlib import Path
+
+from support import fresh_database
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/civicstack_bench_ledger"
-
-
-def setup(url: str, fresh: bool) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "civicstack.settings"
-    os.environ.setdefault("CIVICSTACK_VAR_DIR", "/tmp/civicstack-bench-ledger")
-    if fresh:
-        import psycopg
-
-        name = url.rsplit("/", 1)[1]
-        admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-        admin.close()
-    import django
-
-    django.setup()
 
 
 def service_worker(worker: int, count: int, accounts: int, batch: int, start, queue) -> None:
@@ -103,13 +86,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--database-url", default=DEFAULT_URL)
     args = parser.parse_args()
-    setup(args.database_url, fresh=True)
-    from django.core.management import call_command
+    fresh_database("/tmp/civicstack-bench-ledger", args.database_url, city_profile=False)
 
     from civicstack.payments import ledger, services
     from civicstack.payments.models import Account
 
-    call_command("migrate", verbosity=0)
     for i in range(args.accounts):
         services.account_get_or_create(code=f"hot-{i}", name=f"hot account {i}")
     ids = list(Account.objects.filter(code__startswith="hot-").values_list("id", flat=True))
@@ -138,5 +119,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     main()

@@ -15,19 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-
-def setup_django(var_dir: str, database_url: str | None) -> None:
-    os.environ["CIVICSTACK_VAR_DIR"] = var_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "civicstack.settings"
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
+from support import fresh_database, setup_django
 
 
 def report(
@@ -147,7 +136,7 @@ def main() -> None:
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.var_dir:
-        setup_django(args.var_dir, None)
+        setup_django(args.var_dir, None)  # an existing database: no migrations, nothing dropped
         from civicstack.core.models import Person
 
         print(f"# existing database in {args.var_dir}: {Person.objects.count():,} people")
@@ -170,19 +159,7 @@ def main() -> None:
 
     random.seed(1)
     with tempfile.TemporaryDirectory() as var_dir:
-        if args.database_url:
-            import psycopg
-
-            dbname = args.database_url.rsplit("/", 1)[1]
-            admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True)
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            admin.execute(f'CREATE DATABASE "{dbname}"')
-            admin.close()
-        setup_django(var_dir, args.database_url)
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        call_command("load_city_profile", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        fresh_database(var_dir, args.database_url)
         print(f"# machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.people:,} people")
         bench_people_generation(args.people)
         bench_identifier_lookup()
@@ -190,5 +167,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     main()

@@ -69,3 +69,12 @@ def access_account_by_code(user, code: str) -> Account:
     if not allowed:
         raise NotFound("account not found")
     return account
+
+
+def wallet_code(person_pk: int, unit: str = Account.Unit.TWD) -> str:
+    return f"person:{person_pk}:{'wallet' if unit == Account.Unit.TWD else 'points'}"
+
+
+def wallet_of(person) -> Account | None:
+    """The person's e-wallet if one has been opened; reading never creates one."""
+    return Account.objects.filter(code=wallet_code(person.pk)).first()

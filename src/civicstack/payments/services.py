@@ -15,7 +15,7 @@ from civicstack.core.identity import mask_name
 from civicstack.core.models import Agency, Person
 from civicstack.core.services import audit_record
 
-from . import channels_config, ledger
+from . import channels_config, ledger, selectors
 from .channels import gateway as gateway_channel
 from .channels import notice_pdf, settlement
 from .errors import OrderStateConflict, PaymentRefused
@@ -66,9 +66,9 @@ def clearing_account(channel: str) -> Account:
 
 def wallet_account(person: Person, unit: str = Account.Unit.TWD) -> Account:
     """A citizen's purse (e-wallet in NT$, or points): it can never go below zero."""
-    suffix = "wallet" if unit == Account.Unit.TWD else "points"
+    code = selectors.wallet_code(person.pk, unit)
     return account_get_or_create(
-        code=f"person:{person.pk}:{suffix}", name=f"{person.name} {suffix}", unit=unit, person=person,
+        code=code, name=f"{person.name} {code.rsplit(':', 1)[1]}", unit=unit, person=person,
         debits_must_not_exceed_credits=True,
     )  # fmt: skip
 
@@ -147,6 +147,8 @@ def payment_order_create(
         number = _new_order_number(timezone.localdate())
         if not PaymentOrder.objects.filter(number=number).exists():
             break
+    else:  # five collisions in 10^10 numbers a day: something is wrong, do not guess on
+        raise OrderStateConflict("could not allocate a payment order number; try again")
     order = PaymentOrder.objects.create(
         number=number, payee_agency=payee_agency, payer_person=payer_person, payer_company_ban=payer_company_ban,
         payer_name=payer_name.strip(), amount=total, due_date=due_date, source_type=source_type,

@@ -42,7 +42,8 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         "order": order,
         "payer_name": mask_name(order.payer_name),
         "barcodes": channels_config.store_barcodes(order) if order.is_payable else None,
-        "wallet": services.wallet_account(person) if person is not None and order.is_payable else None,
+        # Only read: viewing a bill must not open a ledger account.
+        "wallet": selectors.wallet_of(person) if person is not None and order.is_payable else None,
     }
     return render(request, "payments/order_detail.html", context)
 

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "civicstack.core",
     "civicstack.payments",
     "civicstack.fines",
+    "civicstack.card",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,10 @@ PAYMENTS_GATEWAY_SECRET = env(
 )  # default: derived from SECRET_KEY (sandbox only)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 PAYMENTS_MAX_SETTLEMENT_FILE_BYTES = int(env("PAYMENTS_MAX_SETTLEMENT_FILE_BYTES", str(20 * 1024 * 1024)))
+
+# --- citizen card -----------------------------------------------------------------------------
+# The agency that issues the card and receives its fees (the profile's agency code).
+CARD_ISSUING_AGENCY = env("CARD_ISSUING_AGENCY", "TYC-L1-26")
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("payments/", include("civicstack.payments.urls")),
     path("fines/", include("civicstack.fines.urls")),
+    path("card/", include("civicstack.card.urls")),
     path("", include("civicstack.core.urls")),
 ]
 

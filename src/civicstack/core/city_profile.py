@@ -98,6 +98,16 @@ def validate_profile(profile: dict) -> None:
         raise InvalidInput("invalid city profile", details=errors)
 
 
+_loaded_hooks: list = []
+
+
+def register_profile_loaded_hook(hook) -> None:
+    """A module whose reference data names agencies (e.g. which agency provides a card function)
+    links it when the profile is loaded, in the same transaction. Called from AppConfig.ready()."""
+    if hook not in _loaded_hooks:
+        _loaded_hooks.append(hook)
+
+
 @dataclass
 class LoadSummary:
     districts: int
@@ -168,6 +178,8 @@ def city_profile_load(*, path: Path | None = None) -> LoadSummary:
                 contact_count += len(row["contacts"])
         pending = [row for row in pending if row["code"] not in agencies]
     summary = LoadSummary(len(districts), village_count, len(agencies), contact_count)
+    for hook in _loaded_hooks:
+        hook()
     audit_record(
         actor=None, action="city_profile.loaded", object_type="core.cityprofile", object_id=profile["code"],
         data=summary.__dict__,

@@ -25,6 +25,7 @@ from .models import (
     Household,
     Notification,
     Person,
+    SchoolEnrolment,
     StaffRole,
     User,
     Village,
@@ -94,6 +95,8 @@ class PersonInput:
     email: str = ""
     income_status: str = Person.IncomeStatus.GENERAL
     disability_level: str = ""
+    disability_certificate_expires_on: datetime.date | None = None
+    disability_needs_companion: bool = False
     indigenous: bool = False
 
 
@@ -136,6 +139,8 @@ def person_build(data: PersonInput) -> Person:
         email=data.email,
         income_status=data.income_status,
         disability_level=data.disability_level,
+        disability_certificate_expires_on=data.disability_certificate_expires_on,
+        disability_needs_companion=data.disability_needs_companion,
         indigenous=data.indigenous,
     )
 
@@ -153,7 +158,8 @@ def person_register(*, actor: User | None, data: PersonInput, user: User | None 
 
 PERSON_EDITABLE_FIELDS = {
     "name", "address", "phone", "email", "village", "district", "household", "relationship",
-    "income_status", "disability_level", "indigenous", "registered_since", "deceased_on", "moved_out_on",
+    "income_status", "disability_level", "disability_certificate_expires_on", "disability_needs_companion",
+    "indigenous", "registered_since", "deceased_on", "moved_out_on",
 }  # fmt: skip
 
 
@@ -377,3 +383,31 @@ def api_key_revoke(*, actor: User | None, key: ApiKey) -> ApiKey:
         key.save(update_fields=["revoked_at"])
         audit_record(actor=actor, action="api_key.revoked", obj=key, agency=key.agency)
     return key
+
+
+# --- school enrolments ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def school_enrolment_record(
+    *, actor: User | None, person: Person, school_name: str, level: str, enrolled_on: datetime.date,
+    school: Agency | None = None, in_city: bool = True, student_number: str = "",
+    ends_on: datetime.date | None = None,
+) -> SchoolEnrolment:  # fmt: skip
+    """Record that a person studies at a school (from the school's roll or the education bureau)."""
+    if level not in SchoolEnrolment.Level.values:
+        raise InvalidInput(f"unknown school level {level!r}", details={"field": "level"})
+    if school is not None and school.kind != Agency.Kind.SCHOOL:
+        raise InvalidInput(f"{school} is not a school", details={"field": "school"})
+    if ends_on is not None and ends_on < enrolled_on:
+        raise InvalidInput("an enrolment cannot end before it starts", details={"field": "ends_on"})
+    if actor is not None and not staff_scope(actor).is_staff:
+        raise PermissionDenied("only staff record school enrolments")
+    enrolment = SchoolEnrolment.objects.create(
+        person=person, school=school, school_name=(school.name_zh if school else school_name).strip(),
+        level=level, in_city=in_city if school is None else True, student_number=student_number.strip(),
+        enrolled_on=enrolled_on, ends_on=ends_on,
+    )  # fmt: skip
+    audit_record(actor=actor, action="person.school_enrolment_recorded", obj=person, agency=school,
+                 data={"level": level, "school": enrolment.school_name})  # fmt: skip
+    return enrolment

@@ -98,6 +98,13 @@ class Person(models.Model):
     disability_level = models.CharField(
         _("disability certificate level"), max_length=10, choices=DisabilityLevel.choices, blank=True
     )
+    disability_certificate_expires_on = models.DateField(
+        _("disability certificate valid until"), null=True, blank=True,
+        help_text=_("Empty for a certificate without an expiry date."),
+    )  # fmt: skip
+    disability_needs_companion = models.BooleanField(
+        _("certificate notes that a companion is needed"), default=False
+    )
     indigenous = models.BooleanField(_("indigenous status"), default=False)
     deceased_on = models.DateField(_("deceased on"), null=True, blank=True)
     moved_out_on = models.DateField(_("moved out of the city on"), null=True, blank=True)
@@ -117,3 +124,47 @@ class Person(models.Model):
     @property
     def has_disability_certificate(self) -> bool:
         return bool(self.disability_level)
+
+    def disability_certificate_valid_on(self, day) -> bool:
+        expires = self.disability_certificate_expires_on
+        return bool(self.disability_level) and (expires is None or expires >= day)
+
+    def is_resident_on(self, day) -> bool:
+        """Registered in the city and alive on ``day``."""
+        return (self.deceased_on is None or self.deceased_on > day) and (
+            self.moved_out_on is None or self.moved_out_on > day
+        )
+
+
+class SchoolEnrolment(models.Model):
+    """A person's enrolment at a school: a city school (an Agency) or another school, e.g. a
+    college in the city that the city does not run. Card eligibility and welfare rules read it."""
+
+    class Level(models.TextChoices):
+        ELEMENTARY = "elementary", _("Elementary school")
+        JUNIOR_HIGH = "junior_high", _("Junior high school")
+        SENIOR_HIGH = "senior_high", _("Senior high or vocational school")
+        COLLEGE = "college", _("College or university")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="school_enrolments")
+    school = models.ForeignKey(
+        "core.Agency", verbose_name=_("school (city agency)"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="enrolments",
+    )  # fmt: skip
+    school_name = models.CharField(_("school name"), max_length=120)
+    level = models.CharField(_("level"), max_length=12, choices=Level.choices)
+    in_city = models.BooleanField(_("school is in the city"), default=True)
+    student_number = models.CharField(_("student number"), max_length=30, blank=True)
+    enrolled_on = models.DateField(_("enrolled on"))
+    ends_on = models.DateField(_("enrolment ends on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("school enrolment")
+        verbose_name_plural = _("school enrolments")
+        indexes = [models.Index(fields=["school", "ends_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.school_name} {self.student_number}".strip()
+
+    def is_current_on(self, day) -> bool:
+        return self.enrolled_on <= day and (self.ends_on is None or self.ends_on >= day)

@@ -1,0 +1,58 @@
+"""Card fixtures: a valid ID photo, a card desk clerk of the issuing agency, and a helper that
+applies for and issues a card in one step (the path every lifecycle test starts from)."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from civicstack.card import services
+from civicstack.card.models import CardPartner
+from civicstack.core import services as core_services
+from civicstack.core.models import Agency, StaffRole
+
+
+def jpeg_bytes(width: int = 413, height: int = 531, fmt: str = "JPEG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 180, 160)).save(out, format=fmt)
+    return out.getvalue()
+
+
+@pytest.fixture
+def photo() -> bytes:
+    return jpeg_bytes()
+
+
+@pytest.fixture
+def card_agency(db) -> Agency:
+    return Agency.objects.get(code="TYC-L1-26")
+
+
+@pytest.fixture
+def card_clerk(make_user, card_agency):
+    user = make_user("card_clerk")
+    core_services.staff_role_grant(actor=None, user=user, agency=card_agency, role=StaffRole.Role.CLERK)
+    return user
+
+
+@pytest.fixture
+def bank(db) -> CardPartner:
+    return services.partner_create(actor=None, code="demo-bank", name="示範商業銀行", kind=CardPartner.Kind.BANK)
+
+
+@pytest.fixture
+def telecom(db) -> CardPartner:
+    return CardPartner.objects.get(code="cht")
+
+
+@pytest.fixture
+def issue_card(photo):
+    """Apply for and approve a card as the system; returns the issued card."""
+
+    def issue(person, kind="general", **extra):
+        if kind in services.PRINTED_KINDS:
+            extra.setdefault("photo", photo)
+        application = services.application_submit(actor=None, person=person, kind=kind, **extra)
+        return services.application_approve(actor=None, application=application)
+
+    return issue

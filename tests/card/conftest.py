@@ -37,7 +37,9 @@ def card_clerk(make_user, card_agency):
 
 @pytest.fixture
 def bank(db) -> CardPartner:
-    return services.partner_create(actor=None, code="demo-bank", name="示範商業銀行", kind=CardPartner.Kind.BANK)
+    return services.partner_create(
+        actor=None, code="demo-bank", name="示範商業銀行", kind=CardPartner.Kind.BANK
+    )
 
 
 @pytest.fixture

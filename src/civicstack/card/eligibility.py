@@ -148,9 +148,7 @@ def _companion(result: Eligibility, person: Person, holder: Person | None, day: 
         result.add("companion_of", False, _("You cannot be your own companion."))
         return
     if not holder.disability_certificate_valid_on(day):
-        result.add(
-            "companion_of", False, _("The person you accompany has no valid disability certificate.")
-        )
+        result.add("companion_of", False, _("The person you accompany has no valid disability certificate."))
         return
     if not holder.disability_needs_companion:
         result.add(
@@ -163,9 +161,7 @@ def _companion(result: Eligibility, person: Person, holder: Person | None, day: 
         return
     taken = Card.objects.filter(companion_for=holder, kind=CardKind.COMPANION, state=Card.State.ACTIVE)
     if taken.exclude(person=person).exists():
-        result.add(
-            "companion_of", False, _("The person you accompany already has a companion card holder.")
-        )
+        result.add("companion_of", False, _("The person you accompany already has a companion card holder."))
         return
     result.add(
         "companion_of", True, _("You are the registered companion of %(name)s.") % {"name": holder.name}
@@ -175,8 +171,10 @@ def _companion(result: Eligibility, person: Person, holder: Person | None, day: 
 def _partner(result: Eligibility, partner: CardPartner | None, kind: str) -> bool:
     wanted = CardPartner.Kind.TELECOM if kind == CardKind.MOBILE else CardPartner.Kind.BANK
     if partner is None or partner.kind != wanted or not partner.is_active:
-        message = _("Choose one of the partner telecoms.") if kind == CardKind.MOBILE else _(
-            "Choose one of the partner banks."
+        message = (
+            _("Choose one of the partner telecoms.")
+            if kind == CardKind.MOBILE
+            else _("Choose one of the partner banks.")
         )
         return result.add("partner", False, message)
     return result.add("partner", True, _("Issued with %(partner)s.") % {"partner": partner.name})
@@ -232,7 +230,11 @@ def check(
         if not MOBILE_NUMBER.match(mobile_number or ""):
             result.add("mobile_number", False, _("Give the mobile number (09xxxxxxxx) of the SIM."))
         if person.is_resident_on(day):
-            result.add("resident", True, _("You are registered in %(district)s.") % {"district": person.district.name_zh})
+            result.add(
+                "resident",
+                True,
+                _("You are registered in %(district)s.") % {"district": person.district.name_zh},
+            )
         elif current_enrolments(person, day, (SchoolEnrolment.Level.COLLEGE,)):
             result.add("college_student", True, _("You study at a college in the city."))
         else:

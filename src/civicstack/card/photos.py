@@ -33,7 +33,9 @@ def validated_photo(data: bytes, *, filename: str = "photo") -> ContentFile:
         image = Image.open(io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InvalidPhoto(_("The file is not a readable JPEG or PNG image."), details={"field": "photo"}) from exc
+        raise InvalidPhoto(
+            _("The file is not a readable JPEG or PNG image."), details={"field": "photo"}
+        ) from exc
     if image_format not in ACCEPTED_FORMATS:
         raise InvalidPhoto(
             _("Photos must be JPEG or PNG, not %(format)s.") % {"format": image_format},

@@ -18,7 +18,13 @@ from civicstack.core.selectors import people_visible_to, person_of_user, staff_s
 
 from . import card_number
 from .models import (
-    Card, CardApplication, CardFunction, CardPartner, EventSignUp, EventVisitTally, ExperienceEvent,
+    Card,
+    CardApplication,
+    CardFunction,
+    CardPartner,
+    EventSignUp,
+    EventVisitTally,
+    ExperienceEvent,
     FunctionEnrolment,
 )  # fmt: skip
 from .models.kinds import CardKind
@@ -109,7 +115,11 @@ def applications_visible_to(user: User) -> QuerySet[CardApplication]:
 
 
 def review_queue(user: User) -> QuerySet[CardApplication]:
-    return applications_visible_to(user).filter(state=CardApplication.State.SUBMITTED).order_by("created_at", "id")
+    return (
+        applications_visible_to(user)
+        .filter(state=CardApplication.State.SUBMITTED)
+        .order_by("created_at", "id")
+    )
 
 
 def access_application(user: User, application_id: int) -> CardApplication:
@@ -268,7 +278,10 @@ def events_report(events: QuerySet[ExperienceEvent] | None = None) -> dict:
     for event_id, count in EventVisitTally.objects.values_list("event", "visits"):
         visits[event_id] = visits.get(event_id, 0) + count
     cards = dict(
-        Card.objects.filter(event__isnull=False).values("event").annotate(n=Count("id")).values_list("event", "n")
+        Card.objects.filter(event__isnull=False)
+        .values("event")
+        .annotate(n=Count("id"))
+        .values_list("event", "n")
     )
     rows = []
     for event in events.select_related("district").order_by("starts_on", "id"):
@@ -278,5 +291,7 @@ def events_report(events: QuerySet[ExperienceEvent] | None = None) -> dict:
                 "visits": visits.get(event.pk, 0), "cards_issued": cards.get(event.pk, 0),
             }
         )  # fmt: skip
-    totals = {key: sum(row[key] for row in rows) for key in ("signups", "participants", "visits", "cards_issued")}
+    totals = {
+        key: sum(row[key] for row in rows) for key in ("signups", "participants", "visits", "cards_issued")
+    }
     return {"events": rows, "totals": totals, "count": len(rows)}

@@ -9,7 +9,6 @@ import re
 import secrets
 from pathlib import Path
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +23,13 @@ from civicstack.payments.models import PaymentOrder
 from . import card_number, eligibility, photos, selectors
 from .errors import ApplicationStateConflict, CardStateConflict, NotEligible
 from .models import (
-    Card, CardApplication, CardFunction, CardPartner, EventSignUp, EventVisitTally, ExperienceEvent,
+    Card,
+    CardApplication,
+    CardFunction,
+    CardPartner,
+    EventSignUp,
+    EventVisitTally,
+    ExperienceEvent,
     FunctionEnrolment,
 )  # fmt: skip
 from .models.kinds import CardKind, Channel
@@ -88,7 +93,10 @@ def registry_sync(path: Path = REGISTRY_FILE) -> int:
 def function_scopes() -> dict[str, str]:
     """API key scopes, one a function: ``card.function:library`` lets a library check library cards."""
     data = json.loads(REGISTRY_FILE.read_text(encoding="utf-8"))
-    return {f"card.function:{row['code']}": f"Check cards for the function {row['name_en']}" for row in data["functions"]}
+    return {
+        f"card.function:{row['code']}": f"Check cards for the function {row['name_en']}"
+        for row in data["functions"]
+    }
 
 
 @transaction.atomic
@@ -220,11 +228,15 @@ def application_submit(
 
 
 def _lock_application(application: CardApplication) -> CardApplication:
-    return CardApplication.objects.select_for_update().select_related("person", "replaces").get(pk=application.pk)
+    return (
+        CardApplication.objects.select_for_update(of=("self",))
+        .select_related("person", "replaces")
+        .get(pk=application.pk)
+    )
 
 
 def _lock_card(card: Card) -> Card:
-    return Card.objects.select_for_update().select_related("person").get(pk=card.pk)
+    return Card.objects.select_for_update(of=("self",)).select_related("person").get(pk=card.pk)
 
 
 def _transition(card: Card, state: str) -> str:
@@ -251,7 +263,7 @@ def _new_card(application: CardApplication, actor) -> Card:
     card = Card(
         number=number, kind=application.kind, person=person, district_id=person.district_id,
         channel=application.channel, companion_for=application.companion_for, partner=application.partner,
-        application=application, event=application.event, issued_at=issued,
+        application=application, event=application.event, issued_at=issued, replaces=application.replaces,
         expires_on=eligibility.valid_until(
             application.kind, person, timezone.localtime(issued).date(), application.companion_for
         ),
@@ -378,7 +390,9 @@ def handle_order_paid(order: PaymentOrder) -> None:
         return
     application.state = CardApplication.State.SUBMITTED
     application.save(update_fields=["state", "updated_at"])
-    audit_record(actor=None, action="card.application.fee_paid", obj=application, data={"order": order.number})
+    audit_record(
+        actor=None, action="card.application.fee_paid", obj=application, data={"order": order.number}
+    )
 
 
 # --- lifecycle --------------------------------------------------------------------------------
@@ -454,7 +468,9 @@ def type_change_request(
         raise PermissionDenied("citizens apply online")
     card = _lock_card(card)
     if card.state != Card.State.ACTIVE or kind == card.kind:
-        raise CardStateConflict(_("Only an active card can change to another type."), details={"state": card.state})
+        raise CardStateConflict(
+            _("Only an active card can change to another type."), details={"state": card.state}
+        )
     if kind not in eligibility.PRIMARY_KINDS or card.kind not in eligibility.PRIMARY_KINDS:
         raise InvalidInput(_("Only general, student, senior and disability cards change type."))
     return _replacing_application(
@@ -635,7 +651,9 @@ def function_enrol(
         with transaction.atomic():
             enrolment.save(force_insert=True)
     except IntegrityError as exc:
-        raise CardStateConflict(_("The card is already enrolled in this function by this organisation.")) from exc
+        raise CardStateConflict(
+            _("The card is already enrolled in this function by this organisation.")
+        ) from exc
     audit_record(
         actor=actor, action="card.function.enrolled", obj=card, agency=agency,
         data={"function": function.code, "issuer": enrolment.issuer_key,
@@ -710,7 +728,9 @@ def einvoice_carrier_unbind(*, actor: User | None, card: Card) -> Card:
 
 
 def _require_event_staff(actor: User | None, event: ExperienceEvent) -> None:
-    if actor is not None and not (staff_scope(actor).acts_for(event.organiser_id) or selectors.is_card_desk(actor)):
+    if actor is not None and not (
+        staff_scope(actor).acts_for(event.organiser_id) or selectors.is_card_desk(actor)
+    ):
         raise PermissionDenied("staff of the organiser or the card desk only")
 
 
@@ -757,10 +777,14 @@ def event_sign_up(
 @transaction.atomic
 def event_check_in(*, actor: User | None, signup: EventSignUp) -> EventSignUp:
     _require_event_staff(actor, signup.event)
-    updated = EventSignUp.objects.filter(pk=signup.pk, checked_in_at__isnull=True).update(checked_in_at=timezone.now())
+    updated = EventSignUp.objects.filter(pk=signup.pk, checked_in_at__isnull=True).update(
+        checked_in_at=timezone.now()
+    )
     signup.refresh_from_db()
     if updated:
-        audit_record(actor=actor, action="card.event.checked_in", obj=signup.event, data={"signup": signup.pk})
+        audit_record(
+            actor=actor, action="card.event.checked_in", obj=signup.event, data={"signup": signup.pk}
+        )
     return signup
 
 
@@ -769,6 +793,8 @@ def event_visits_record(*, actor: User | None, event: ExperienceEvent, visits: i
     _require_event_staff(actor, event)
     if not isinstance(visits, int) or isinstance(visits, bool) or not 0 < visits <= 100_000:
         raise InvalidInput(_("Visits are a whole number between 1 and 100,000."), details={"field": "visits"})
-    tally = EventVisitTally.objects.create(event=event, visits=visits, recorded_by=actor if actor and actor.pk else None)
+    tally = EventVisitTally.objects.create(
+        event=event, visits=visits, recorded_by=actor if actor and actor.pk else None
+    )
     audit_record(actor=actor, action="card.event.visits_recorded", obj=event, data={"visits": visits})
     return tally

@@ -183,7 +183,9 @@ class Card(models.Model):
         return " ".join(self.number[i : i + 4] for i in range(0, len(self.number), 4))
 
     def is_usable_at(self, moment) -> bool:
-        """Readers ask this: a card is usable while active and before it expires."""
+        """Readers ask this: a card is usable while active (or reported damaged, until its replacement
+        is issued) and before it expires; never at or after the moment it was blocked."""
         if self.blocked_at is not None and moment >= self.blocked_at:
             return False
-        return self.state == self.State.ACTIVE and timezone.localtime(moment).date() <= self.expires_on
+        usable_states = (self.State.ACTIVE, self.State.DAMAGED)
+        return self.state in usable_states and timezone.localtime(moment).date() <= self.expires_on

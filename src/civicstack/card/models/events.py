@@ -26,7 +26,9 @@ class ExperienceEvent(models.Model):
         verbose_name = _("experience event")
         verbose_name_plural = _("experience events")
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")), name="card_event_dates")
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="card_event_dates"
+            )
         ]
 
     def __str__(self) -> str:

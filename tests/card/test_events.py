@@ -1,0 +1,90 @@
+"""Experience events (S02): sign-ups, participants, visits and cards issued on site, per event and
+in total, the way the report counts them."""
+
+import datetime
+
+import pytest
+
+from civicstack.card import selectors, services
+from civicstack.card.errors import ApplicationStateConflict
+from civicstack.core.errors import InvalidInput, PermissionDenied
+from civicstack.core.models import District
+
+
+@pytest.fixture
+def event(card_agency):
+    return services.event_create(
+        actor=None, title="智慧生活體驗營", venue="中壢區公所廣場", district=District.objects.first(),
+        starts_on=datetime.date(2018, 10, 13), ends_on=datetime.date(2018, 10, 14), organiser=card_agency,
+        capacity=2,
+    )  # fmt: skip
+
+
+def test_report_counts_signups_participants_visits_and_cards(event, make_person, card_clerk, photo):
+    first = services.event_sign_up(actor=None, event=event, name="王大同", phone="0912000111")
+    services.event_sign_up(actor=None, event=event, name="李小華")
+    services.event_check_in(actor=card_clerk, signup=first)
+    services.event_check_in(actor=card_clerk, signup=first)  # twice is still one participant
+    services.event_sign_up(actor=card_clerk, event=event, name="路過的人", source="walk_in", checked_in=True)
+    services.event_visits_record(actor=card_clerk, event=event, visits=120)
+    services.event_visits_record(actor=card_clerk, event=event, visits=35)
+    application = services.application_submit(
+        actor=card_clerk, person=make_person(), kind="general", channel="event", event=event, photo=photo
+    )
+    card = services.application_approve(actor=card_clerk, application=application)
+    assert card.event == event and card.channel == "event"
+
+    report = selectors.events_report()
+    row = report["events"][0]
+    assert (row["signups"], row["participants"], row["visits"], row["cards_issued"]) == (3, 2, 155, 1)
+    assert report["totals"] == {"signups": 3, "participants": 2, "visits": 155, "cards_issued": 1}
+
+
+def test_online_signups_stop_at_capacity_but_walk_ins_do_not(event, card_clerk):
+    services.event_sign_up(actor=None, event=event, name="甲")
+    services.event_sign_up(actor=None, event=event, name="乙")
+    with pytest.raises(ApplicationStateConflict):
+        services.event_sign_up(actor=None, event=event, name="丙")
+    services.event_sign_up(actor=card_clerk, event=event, name="丁", source="walk_in", checked_in=True)
+
+
+def test_bad_event_input(card_agency, card_clerk, event, citizen):
+    with pytest.raises(InvalidInput):
+        services.event_create(
+            actor=None, title="x", venue="y", district=District.objects.first(), organiser=card_agency,
+            starts_on=datetime.date(2019, 1, 2), ends_on=datetime.date(2019, 1, 1),
+        )  # fmt: skip
+    for visits in (0, -5, 10**6, True):
+        with pytest.raises(InvalidInput):
+            services.event_visits_record(actor=card_clerk, event=event, visits=visits)
+    with pytest.raises(PermissionDenied):
+        services.event_visits_record(actor=citizen[0], event=event, visits=10)
+
+
+def test_an_event_application_needs_its_event(card_clerk, make_person, photo):
+    with pytest.raises(InvalidInput):
+        services.application_submit(
+            actor=card_clerk, person=make_person(), kind="general", channel="event", photo=photo
+        )
+
+
+def test_the_reports_figures_are_expressible(card_agency):
+    """17 events, 1,987 cards, 7,886 participants, 24,097 visits: the report's totals fit the model."""
+    events = [
+        services.event_create(
+            actor=None,
+            title=f"體驗活動 {i + 1}",
+            venue="場地",
+            district=District.objects.first(),
+            starts_on=datetime.date(2018, 10, 1) + datetime.timedelta(days=7 * i),
+            ends_on=datetime.date(2018, 10, 1) + datetime.timedelta(days=7 * i),
+            organiser=card_agency,
+        )  # fmt: skip
+        for i in range(17)
+    ]
+    for i, event in enumerate(events):
+        services.event_visits_record(
+            actor=None, event=event, visits=24_097 // 17 + (1 if i < 24_097 % 17 else 0)
+        )
+    assert selectors.events_report()["totals"]["visits"] == 24_097
+    assert selectors.events_report()["count"] == 17

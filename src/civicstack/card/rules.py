@@ -1,0 +1,148 @@
+"""What a card use costs: benefit rules as data, applied in a fixed, documented order.
+
+A rule names a function (``bus_bogo``, ``metro_discount``…), the card kinds it serves (empty: all),
+the dates it is in force, and one of a few kinds with its parameters:
+
+``nth_use_free``    {"every": 2, "day_starts_at": "00:00"}  every 2nd use of the function in the
+                    (service) day is free: city bus buy-one-get-one.
+``percent_off``     {"percent": 20}                         metro 20% off (NT$ rounded half up).
+``amount_off``      {"amount": 6}                           a fixed subsidy per use (student fares).
+``pay_with_points`` {"cap_per_use": 85}                     welfare points pay first, up to the cap
+                    (null: no cap) and the points available; the stored value pays the rest.
+
+Order: free-use rules, then percentage and amount discounts (by priority), then points. The
+charge records every rule that changed it, so a statement can say why a ride cost what it did.
+Adding a rule is adding a row; no code changes."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+RULE_KINDS = ("nth_use_free", "percent_off", "amount_off", "pay_with_points")
+_ORDER = {"nth_use_free": 0, "percent_off": 1, "amount_off": 1, "pay_with_points": 2}
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    kind: str
+    function: str
+    card_kinds: tuple[str, ...] = ()
+    params: dict = field(default_factory=dict, hash=False, compare=False)
+    effective_from: datetime.date = datetime.date(1900, 1, 1)
+    effective_until: datetime.date | None = None
+    priority: int = 100
+
+    def applies(self, *, card_kind: str, function: str, day: datetime.date) -> bool:
+        return (
+            self.function == function
+            and (not self.card_kinds or card_kind in self.card_kinds)
+            and self.effective_from <= day
+            and (self.effective_until is None or day <= self.effective_until)
+        )
+
+
+@dataclass
+class Use:
+    """One card use to price. ``earlier_uses`` are the times of this card's accepted uses of the
+    same function (any order); ``points`` and ``stored_value`` are what the card holds now."""
+
+    card_kind: str
+    function: str
+    at: datetime.datetime
+    fare: int
+    earlier_uses: list[datetime.datetime] = field(default_factory=list)
+    points: int = 0
+    stored_value: int = 0
+
+
+@dataclass
+class Charge:
+    fare: int
+    due: int  # after discounts
+    from_points: int = 0
+    from_value: int = 0
+    applied: list[dict] = field(default_factory=list)
+    refusal: str = ""  # "insufficient_funds" when the stored value cannot pay the rest
+
+    @property
+    def accepted(self) -> bool:
+        return not self.refusal
+
+
+def validate_params(kind: str, params: dict) -> dict:
+    """The parameters a rule of ``kind`` needs, checked; raises ValueError with the reason."""
+    if kind not in RULE_KINDS:
+        raise ValueError(f"unknown rule kind {kind!r}; one of {', '.join(RULE_KINDS)}")
+    params = dict(params or {})
+    if kind == "nth_use_free":
+        every = params.get("every", 2)
+        if not isinstance(every, int) or isinstance(every, bool) or every < 2:
+            raise ValueError("every must be a whole number of 2 or more")
+        start = params.get("day_starts_at", "00:00")
+        try:
+            datetime.time.fromisoformat(start)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("day_starts_at must be a time like 04:00") from exc
+        return {"every": every, "day_starts_at": start}
+    if kind == "percent_off":
+        percent = params.get("percent")
+        if not isinstance(percent, int) or isinstance(percent, bool) or not 0 < percent <= 100:
+            raise ValueError("percent must be a whole number from 1 to 100")
+        return {"percent": percent}
+    if kind == "amount_off":
+        amount = params.get("amount")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise ValueError("amount must be a positive whole number of NT$")
+        return {"amount": amount}
+    cap = params.get("cap_per_use")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap <= 0):
+        raise ValueError("cap_per_use must be a positive whole number of points, or null")
+    return {"cap_per_use": cap}
+
+
+def service_day_start(at: datetime.datetime, day_starts_at: str) -> datetime.datetime:
+    """The start of the service day containing ``at`` in local time (a 04:00 start puts a
+    00:30 ride on the previous day's ticket)."""
+    local = timezone.localtime(at)
+    start_time = datetime.time.fromisoformat(day_starts_at)
+    start = local.replace(hour=start_time.hour, minute=start_time.minute, second=0, microsecond=0)
+    if local < start:
+        start -= datetime.timedelta(days=1)
+    return start
+
+
+def price(use: Use, rules: list[Rule]) -> Charge:
+    day = timezone.localtime(use.at).date()
+    active = sorted(
+        (r for r in rules if r.applies(card_kind=use.card_kind, function=use.function, day=day)),
+        key=lambda r: (_ORDER[r.kind], r.priority, r.code),
+    )
+    charge = Charge(fare=use.fare, due=use.fare)
+    for rule in active:
+        before = charge.due
+        if rule.kind == "nth_use_free":
+            start = service_day_start(use.at, rule.params.get("day_starts_at", "00:00"))
+            earlier = sum(1 for t in use.earlier_uses if start <= t < use.at)
+            if (earlier + 1) % rule.params.get("every", 2) == 0:
+                charge.due = 0
+        elif rule.kind == "percent_off":
+            charge.due = (charge.due * (100 - rule.params["percent"]) + 50) // 100
+        elif rule.kind == "amount_off":
+            charge.due = max(0, charge.due - rule.params["amount"])
+        elif rule.kind == "pay_with_points":
+            cap = rule.params.get("cap_per_use")
+            take = min(charge.due, use.points, cap if cap is not None else charge.due)
+            if take > 0:
+                charge.from_points = take
+                charge.applied.append({"rule": rule.code, "kind": rule.kind, "points": take})
+            continue
+        if charge.due != before:
+            charge.applied.append(
+                {"rule": rule.code, "kind": rule.kind, "before": before, "after": charge.due}
+            )
+    charge.from_value = charge.due - charge.from_points
+    if charge.from_value > use.stored_value:
+        charge.refusal = "insufficient_funds"
+    return charge

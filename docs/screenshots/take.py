@@ -26,6 +26,8 @@ SHOTS = [
     ("fines-lookup.png", "/fines/lookup/", None, 1280),
     ("fines-staff-cases.png", "/fines/staff/cases/", ("cityadmin", "cityadmin-demo-2019"), 1280),
     ("fines-staff-case.png", "/fines/staff/cases/", ("cityadmin", "cityadmin-demo-2019"), 1280, "tbody a"),
+    ("card-my-cards.png", "/card/", ("citizen", "citizen-demo-2019"), 1280),
+    ("card-statistics.png", "/card/staff/statistics/", ("cityadmin", "cityadmin-demo-2019"), 1280),
 ]
 
 

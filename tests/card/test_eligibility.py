@@ -179,6 +179,17 @@ class TestCompanion:
         result = eligibility.check(make_person(), "companion", day=DAY, companion_for=holder)
         assert "already has a companion" in result.refusals[0].message
 
+    def test_citizens_learn_nothing_about_the_person_they_name(self, make_person, holder):
+        stranger = make_person(name="路人甲", disability_level="mild")
+        applicant = make_person()
+        refused = eligibility.check(applicant, "companion", day=DAY, companion_for=stranger, detailed=False)
+        other = eligibility.check(
+            applicant, "companion", day=DAY, companion_for=make_person(), detailed=False
+        )
+        assert refused.refusals[0].message == other.refusals[0].message
+        accepted = eligibility.check(applicant, "companion", day=DAY, companion_for=holder, detailed=False)
+        assert accepted.eligible and all(holder.name not in f.message for f in accepted.findings)
+
     def test_not_ones_own_companion(self, holder):
         result = eligibility.check(holder, "companion", day=DAY, companion_for=holder)
         assert codes(result) == {"companion_of"}

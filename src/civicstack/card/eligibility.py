@@ -140,7 +140,29 @@ def _student(result: Eligibility, person: Person, day: datetime.date) -> None:
         )  # fmt: skip
 
 
-def _companion(result: Eligibility, person: Person, holder: Person | None, day: datetime.date) -> None:
+def _companion(
+    result: Eligibility, person: Person, holder: Person | None, day: datetime.date, *, detailed: bool
+) -> None:
+    """``detailed=False`` (a citizen applying online): one message for every way the named person
+    does not qualify, so typing someone's ID number reveals nothing about them."""
+    if not detailed:
+        probe = Eligibility(result.kind)
+        _companion(probe, person, holder, day, detailed=True)
+        if probe.eligible:
+            result.add(
+                "companion_of",
+                True,
+                _("The person you accompany needs a companion and holds a disability card."),
+            )
+        elif holder is None or holder.pk == person.pk:
+            result.findings.extend(probe.findings)
+        else:
+            result.add(
+                "companion_of", False,
+                _("The ID number you gave is not that of a disability-card holder who needs a companion "
+                  "and has none yet. Check it, or apply at a district office with the holder."),
+            )  # fmt: skip
+        return
     if holder is None:
         result.add("companion_of", False, _("Name the disability-card holder you accompany."))
         return
@@ -205,8 +227,11 @@ def _holdings(result: Eligibility, person: Person, kind: str, replacing: Card | 
 def check(
     person: Person, kind: str, *, day: datetime.date, companion_for: Person | None = None,
     partner: CardPartner | None = None, mobile_number: str = "", replacing: Card | None = None,
+    detailed: bool = True,
 ) -> Eligibility:  # fmt: skip
-    """Every rule for ``kind`` on ``day``; ``replacing`` is the card a type change or replacement retires."""
+    """Every rule for ``kind`` on ``day``; ``replacing`` is the card a type change or replacement retires.
+    ``detailed=False`` for citizens: findings about another person (the one a companion accompanies)
+    are not disclosed."""
     result = Eligibility(kind)
     if kind not in CardKind.values:
         result.add("kind", False, _("Unknown card type."))
@@ -224,7 +249,7 @@ def check(
         if _resident(result, person, day):
             _disability(result, person, day)
     elif kind == CardKind.COMPANION:
-        _companion(result, person, companion_for, day)
+        _companion(result, person, companion_for, day, detailed=detailed)
     elif kind == CardKind.MOBILE:
         _partner(result, partner, kind)
         if not MOBILE_NUMBER.match(mobile_number or ""):

@@ -129,6 +129,13 @@ def access_application(user: User, application_id: int) -> CardApplication:
     return application
 
 
+def access_application_by_number(user: User, number: str) -> CardApplication:
+    application = applications_visible_to(user).filter(number=(number or "").strip().upper()).first()
+    if application is None:
+        raise NotFound("no such application")
+    return application
+
+
 def type_change_candidates(user: User, *, day: datetime.date | None = None) -> QuerySet[Card]:
     """General cards of holders who have turned 65 and could switch to a senior card."""
     day = day or timezone.localdate()
@@ -196,6 +203,8 @@ def entitlements(
             {
                 "function": function.code,
                 "name": function.name_zh,
+                "name_en": function.name_en,
+                "category": function.category,
                 "entitled": not reason,
                 "reason": reason,
                 "enrolments": [
@@ -224,7 +233,7 @@ def statistics_by_kind_and_district(*, states=(Card.State.ACTIVE,)) -> dict:
     """Cards by type and district: the shape of the report's table (rows: districts)."""
     rows = (
         Card.objects.filter(state__in=states)
-        .values("district__code", "district__name_zh", "district__sort_order", "kind")
+        .values("district__code", "district__name_zh", "district__name_en", "district__sort_order", "kind")
         .annotate(n=Count("id"))
     )
     table: dict[str, dict] = {}
@@ -232,7 +241,8 @@ def statistics_by_kind_and_district(*, states=(Card.State.ACTIVE,)) -> dict:
     for row in rows:
         entry = table.setdefault(
             row["district__code"],
-            {"district": row["district__name_zh"], "order": row["district__sort_order"],
+            {"district": row["district__name_zh"], "district_en": row["district__name_en"],
+             "code": row["district__code"], "order": row["district__sort_order"],
              "counts": dict.fromkeys(CardKind.values, 0)},
         )  # fmt: skip
         entry["counts"][row["kind"]] += row["n"]

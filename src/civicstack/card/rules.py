@@ -9,6 +9,8 @@ the dates it is in force, and one of a few kinds with its parameters:
 ``amount_off``      {"amount": 6}                           a fixed subsidy per use (student fares).
 ``pay_with_points`` {"cap_per_use": 85}                     welfare points pay first, up to the cap
                     (null: no cap) and the points available; the stored value pays the rest.
+``monthly_points``  {"points": 800, "district_points": {"6800130": 1000}}  the monthly welfare
+                    allowance (not a price rule: the monthly grant job reads it).
 
 Order: free-use rules, then percentage and amount discounts (by priority), then points. The
 charge records every rule that changed it, so a statement can say why a ride cost what it did.
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-RULE_KINDS = ("nth_use_free", "percent_off", "amount_off", "pay_with_points")
+RULE_KINDS = ("nth_use_free", "percent_off", "amount_off", "pay_with_points", "monthly_points")
 _ORDER = {"nth_use_free": 0, "percent_off": 1, "amount_off": 1, "pay_with_points": 2}
 
 
@@ -96,6 +98,16 @@ def validate_params(kind: str, params: dict) -> dict:
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise ValueError("amount must be a positive whole number of NT$")
         return {"amount": amount}
+    if kind == "monthly_points":
+        points = params.get("points")
+        by_district = params.get("district_points") or {}
+        if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+            raise ValueError("points must be a positive whole number")
+        if not isinstance(by_district, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in by_district.values()
+        ):
+            raise ValueError("district_points maps district codes to positive whole numbers")
+        return {"points": points, "district_points": {str(k): v for k, v in by_district.items()}}
     cap = params.get("cap_per_use")
     if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap <= 0):
         raise ValueError("cap_per_use must be a positive whole number of points, or null")
@@ -116,7 +128,11 @@ def service_day_start(at: datetime.datetime, day_starts_at: str) -> datetime.dat
 def price(use: Use, rules: list[Rule]) -> Charge:
     day = timezone.localtime(use.at).date()
     active = sorted(
-        (r for r in rules if r.applies(card_kind=use.card_kind, function=use.function, day=day)),
+        (
+            r
+            for r in rules
+            if r.kind in _ORDER and r.applies(card_kind=use.card_kind, function=use.function, day=day)
+        ),
         key=lambda r: (_ORDER[r.kind], r.priority, r.code),
     )
     charge = Charge(fare=use.fare, due=use.fare)

@@ -20,9 +20,10 @@ from civicstack.core.services import audit_record, notification_send
 from civicstack.payments import services as payments
 from civicstack.payments.models import PaymentOrder
 
-from . import card_number, eligibility, photos, selectors
-from .errors import ApplicationStateConflict, CardStateConflict, NotEligible
+from . import card_number, eligibility, photos, rules, selectors
+from .errors import ApplicationStateConflict, CardStateConflict, InvalidPhoto, NotEligible
 from .models import (
+    BenefitRule,
     Card,
     CardApplication,
     CardFunction,
@@ -31,6 +32,7 @@ from .models import (
     EventVisitTally,
     ExperienceEvent,
     FunctionEnrolment,
+    Reader,
 )  # fmt: skip
 from .models.kinds import CardKind, Channel
 
@@ -91,12 +93,15 @@ def registry_sync(path: Path = REGISTRY_FILE) -> int:
 
 
 def function_scopes() -> dict[str, str]:
-    """API key scopes, one a function: ``card.function:library`` lets a library check library cards."""
+    """API key scopes, one a function: ``card.function:library`` lets a library check library cards;
+    ``card.taps:upload`` lets an operator's readers upload their taps."""
     data = json.loads(REGISTRY_FILE.read_text(encoding="utf-8"))
-    return {
+    scopes = {
         f"card.function:{row['code']}": f"Check cards for the function {row['name_en']}"
         for row in data["functions"]
     }
+    scopes["card.taps:upload"] = "Upload card taps from the operator's readers"
+    return scopes
 
 
 @transaction.atomic
@@ -192,15 +197,22 @@ def application_submit(
         raise InvalidInput("name the experience event", details={"field": "event"})
     result = eligibility.check(
         person, kind, day=timezone.localdate(), companion_for=companion_for, partner=partner,
-        mobile_number=mobile_number,
+        mobile_number=mobile_number, detailed=is_desk,
     )  # fmt: skip
-    if not result.eligible:
-        raise NotEligible(
-            " ".join(f.message for f in result.refusals), details={"field": "kind", **result.as_dict()}
-        )
-    stored_photo = None
+    # Check the photo too before answering, so the applicant learns everything in one round.
+    stored_photo, photo_error = None, None
     if kind in PRINTED_KINDS:
-        stored_photo = photos.validated_photo(photo or b"")
+        try:
+            stored_photo = photos.validated_photo(photo or b"")
+        except InvalidPhoto as exc:
+            photo_error = exc
+    if not result.eligible:
+        details = {"field": "kind", **result.as_dict()}
+        if photo_error is not None:
+            details["photo"] = photo_error.message
+        raise NotEligible(" ".join(f.message for f in result.refusals), details=details)
+    if photo_error is not None:
+        raise photo_error
     application = CardApplication(
         number=_application_number(), person=person, kind=kind, channel=channel, companion_for=companion_for,
         partner=partner, mobile_number=mobile_number if kind == CardKind.MOBILE else "", event=event,
@@ -798,3 +810,174 @@ def event_visits_record(*, actor: User | None, event: ExperienceEvent, visits: i
     )
     audit_record(actor=actor, action="card.event.visits_recorded", obj=event, data={"visits": visits})
     return tally
+
+
+# --- readers, rules and taps (card use) -------------------------------------------------------
+
+MAX_STORED_VALUE = 10_000  # NT$: the stored-value purse's ceiling, as on every e-purse in Taiwan
+WELFARE_ISSUED = "card:welfare:issued"
+WELFARE_LAPSED = "card:welfare:lapsed"
+
+
+@transaction.atomic
+def reader_register(
+    *, actor: User | None, code: str, kind: str, api_key: ApiKey, functions: list[str],
+    operator_partner: CardPartner | None = None, operator_agency: Agency | None = None, district=None,
+    location: str = "",
+) -> Reader:  # fmt: skip
+    _require_desk(actor)
+    if kind not in Reader.Kind.values:
+        raise InvalidInput(f"unknown reader kind {kind!r}", details={"field": "kind"})
+    if (operator_partner is None) == (operator_agency is None):
+        raise InvalidInput("a reader belongs to one operator: a partner or an agency")
+    unknown = sorted(set(functions) - set(CardFunction.objects.values_list("code", flat=True)))
+    if unknown:
+        raise InvalidInput(f"unknown functions: {', '.join(unknown)}", details={"field": "functions"})
+    if "card.taps:upload" not in api_key.scopes:
+        raise InvalidInput("the reader's key needs the scope card.taps:upload", details={"field": "api_key"})
+    reader, _created = Reader.objects.update_or_create(
+        code=code,
+        defaults={"kind": kind, "api_key": api_key, "functions": sorted(set(functions)),
+                  "operator_partner": operator_partner, "operator_agency": operator_agency,
+                  "district": district, "location": location},
+    )  # fmt: skip
+    audit_record(actor=actor, action="card.reader.registered", obj=reader, data={"kind": kind})
+    return reader
+
+
+@transaction.atomic
+def rule_save(
+    *, actor: User | None, code: str, name: str, kind: str, function: CardFunction, params: dict,
+    effective_from: datetime.date, effective_until: datetime.date | None = None, card_kinds: list[str] | None = None,
+    priority: int = 100, is_active: bool = True,
+) -> BenefitRule:  # fmt: skip
+    """Create or change a benefit rule; its parameters are checked against its kind."""
+    _require_desk(actor)
+    try:
+        params = rules.validate_params(kind, params)
+    except ValueError as exc:
+        raise InvalidInput(f"rule parameters: {exc}", details={"field": "params"}) from exc
+    card_kinds = sorted(set(card_kinds or []))
+    unknown = sorted(set(card_kinds) - set(CardKind.values))
+    if unknown:
+        raise InvalidInput(f"unknown card kinds: {', '.join(unknown)}", details={"field": "card_kinds"})
+    if effective_until is not None and effective_until < effective_from:
+        raise InvalidInput("a rule cannot end before it starts", details={"field": "effective_until"})
+    rule, created = BenefitRule.objects.update_or_create(
+        code=code,
+        defaults={"name": name, "kind": kind, "function": function, "params": params, "card_kinds": card_kinds,
+                  "effective_from": effective_from, "effective_until": effective_until, "priority": priority,
+                  "is_active": is_active, "created_by": actor if actor and actor.pk else None},
+    )  # fmt: skip
+    audit_record(actor=actor, action="card.rule.saved", obj=rule,
+                 data={"created": created, "kind": kind, "params": params,
+                       "effective_from": effective_from.isoformat()})  # fmt: skip
+    return rule
+
+
+def taps_settle(*, api_key: ApiKey, taps: list) -> list:
+    """Settle a reader batch; see card/settlement.py."""
+    from . import settlement  # imported here: settlement imports this module
+
+    return settlement.taps_settle(api_key=api_key, taps=taps)
+
+
+@transaction.atomic
+def wallet_top_up(
+    *, actor: User | None, card: Card, amount: int, channel: str, idempotency_key: str, reference: str = ""
+) -> int:
+    """Add stored value at a counter or a partner (cash or card received there). Retrying with the
+    same key changes nothing. Returns the new balance."""
+    from civicstack.payments.models import Account
+
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_STORED_VALUE:
+        raise InvalidInput(f"a top-up is a whole number of NT$ from 1 to {MAX_STORED_VALUE}")
+    if not (idempotency_key or "").strip():
+        raise InvalidInput("an Idempotency-Key is required for money movements")
+    _require_desk(actor)
+    card = _lock_card(card)
+    if not card.is_usable_at(timezone.now()):
+        raise CardStateConflict(_("This card cannot be topped up."), details={"state": card.state})
+    purse = card_purse(card, "TWD")
+    locked = payments.accounts_available_for_update([purse.code])
+    if locked[purse.code] + amount > MAX_STORED_VALUE:
+        raise InvalidInput(
+            _("The balance may not exceed NT$%(max)s.") % {"max": MAX_STORED_VALUE},
+            details={"balance": locked[purse.code], "max": MAX_STORED_VALUE},
+        )  # fmt: skip
+    source = payments.clearing_account(channel)
+    result = payments.transfer_create(
+        request=payments.TransferRequest(
+            idempotency_key=f"card-topup:{idempotency_key.strip()}"[:120], debit_account=source.code,
+            credit_account=purse.code, amount=amount, reference=card.number, memo=f"top-up {channel} {reference}"[:200],
+        ),
+        actor=actor,
+    )  # fmt: skip
+    if result.status == "failed":
+        raise InvalidInput(f"top-up refused: {result.error}", details={"ledger": result.error})
+    if result.status == "created":
+        audit_record(
+            actor=actor, action="card.wallet.topped_up", obj=card, data={"amount": amount, "channel": channel}
+        )
+    return Account.objects.get(code=purse.code).balance
+
+
+def welfare_points_month(*, month: datetime.date) -> dict:
+    """Lapse what is left of last month's welfare points and grant this month's (the
+    ``monthly_points`` rule in force: 800 a month, 1,000 in 復興區). Keys carry the card and the
+    month, so running it twice changes nothing."""
+    from civicstack.payments.models import Transfer
+
+    first = month.replace(day=1)
+    previous = (first - datetime.timedelta(days=1)).replace(day=1)
+    rule = (
+        BenefitRule.objects.filter(
+            kind=BenefitRule.Kind.MONTHLY_POINTS, is_active=True, effective_from__lte=first
+        )
+        .exclude(effective_until__lt=first)
+        .order_by("-effective_from", "priority")
+        .first()
+    )
+    counts = {"granted": 0, "lapsed": 0, "points_granted": 0, "points_lapsed": 0}
+    if rule is None:
+        return counts
+    issued = payments.account_get_or_create(code=WELFARE_ISSUED, name="welfare points issued", unit="WELFARE")
+    lapsed = payments.account_get_or_create(code=WELFARE_LAPSED, name="welfare points lapsed", unit="WELFARE")
+    kinds = rule.card_kinds or list(CardKind.values)
+    cards = Card.objects.filter(kind__in=kinds, state=Card.State.ACTIVE).select_related("district", "person")
+    for start in range(0, cards.count() + 1, 2000):
+        chunk = list(cards.order_by("pk")[start : start + 2000])
+        if not chunk:
+            break
+        grant_keys = {f"welfare:{c.number}:{first:%Y-%m}:grant": c for c in chunk}
+        done = set(
+            Transfer.objects.filter(idempotency_key__in=grant_keys).values_list("idempotency_key", flat=True)
+        )
+        chunk = [
+            card for key, card in grant_keys.items() if key not in done
+        ]  # already granted: nothing to do
+        with transaction.atomic():
+            codes = [purse_code(c.number, "WELFARE") for c in chunk]
+            available = payments.accounts_available_for_update(codes)
+            requests = []
+            for card in chunk:
+                code = purse_code(card.number, "WELFARE")
+                left = available.get(code, 0)
+                if left > 0:
+                    requests.append(payments.TransferRequest(
+                        idempotency_key=f"welfare:{card.number}:{previous:%Y-%m}:lapse", debit_account=code,
+                        credit_account=lapsed.code, amount=left, memo=f"unused points of {previous:%Y-%m}",
+                    ))  # fmt: skip
+                points = rule.params.get("district_points", {}).get(card.district.code, rule.params["points"])
+                if code not in available:
+                    card_purse(card, "WELFARE")
+                requests.append(payments.TransferRequest(
+                    idempotency_key=f"welfare:{card.number}:{first:%Y-%m}:grant", debit_account=issued.code,
+                    credit_account=code, amount=points, memo=f"welfare points {first:%Y-%m}",
+                ))  # fmt: skip
+            for result, request in zip(payments.transfers_create(requests=requests), requests, strict=True):
+                if result.status == "created":
+                    kind = "lapsed" if request.idempotency_key.endswith(":lapse") else "granted"
+                    counts[kind] += 1
+                    counts[f"points_{kind}"] += request.amount
+    return counts

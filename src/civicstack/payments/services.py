@@ -19,7 +19,7 @@ from . import channels_config, ledger, selectors
 from .channels import gateway as gateway_channel
 from .channels import notice_pdf, settlement
 from .errors import OrderStateConflict, PaymentRefused
-from .lock_objects import order_for_update
+from .lock_objects import accounts_for_update, order_for_update
 from .models import Account, PaymentOrder, PaymentOrderItem, SettlementImport, Transfer
 
 TransferRequest = ledger.TransferRequest
@@ -74,6 +74,15 @@ def wallet_account(person: Person, unit: str = Account.Unit.TWD) -> Account:
 
 
 # --- transfers --------------------------------------------------------------------------------
+
+
+def accounts_available_for_update(codes: set[str] | list[str]) -> dict[str, int]:
+    """Lock the accounts (in id order, for the rest of the caller's transaction) and return what
+    each can pay now. A module that prices many uses against balances (card taps) locks first, so
+    a concurrent batch for the same card waits instead of pricing against a stale balance."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock accounts inside a transaction")
+    return {account.code: account.available for account in accounts_for_update(codes=codes).values()}
 
 
 def transfers_create(*, requests: list[TransferRequest], actor=None) -> list[TransferResult]:

@@ -1,8 +1,9 @@
 from .cards import Card, CardApplication
 from .events import EventSignUp, EventVisitTally, ExperienceEvent
 from .functions import CardFunction, CardPartner, FunctionEnrolment
+from .usage import BenefitRule, Reader, Tap
 
 __all__ = [
-    "Card", "CardApplication", "CardFunction", "CardPartner", "EventSignUp", "EventVisitTally",
-    "ExperienceEvent", "FunctionEnrolment",
+    "BenefitRule", "Card", "CardApplication", "CardFunction", "CardPartner", "EventSignUp", "EventVisitTally",
+    "ExperienceEvent", "FunctionEnrolment", "Reader", "Tap",
 ]  # fmt: skip

@@ -183,9 +183,12 @@ class Card(models.Model):
         return " ".join(self.number[i : i + 4] for i in range(0, len(self.number), 4))
 
     def is_usable_at(self, moment) -> bool:
-        """Readers ask this: a card is usable while active (or reported damaged, until its replacement
-        is issued) and before it expires; never at or after the moment it was blocked."""
-        if self.blocked_at is not None and moment >= self.blocked_at:
+        """Was the card good for a use at ``moment``? From its issue until it was blocked (lost,
+        replaced, cancelled, expired: ``blocked_at`` is set on each), and not past its date. A use an
+        offline reader recorded before the card was reported lost is good; one after it never is.
+        A card reported damaged still works until its replacement is issued."""
+        if moment < self.issued_at or timezone.localtime(moment).date() > self.expires_on:
             return False
-        usable_states = (self.State.ACTIVE, self.State.DAMAGED)
-        return self.state in usable_states and timezone.localtime(moment).date() <= self.expires_on
+        if self.blocked_at is not None:
+            return moment < self.blocked_at
+        return self.state in (self.State.ACTIVE, self.State.DAMAGED)

@@ -12,6 +12,7 @@ class Account(models.Model):
     class Unit(models.TextChoices):
         TWD = "TWD", _("New Taiwan dollars")
         POINT = "POINT", _("Points")
+        WELFARE = "WELFARE", _("Welfare points")
 
     code = models.CharField(_("code"), max_length=80, unique=True)
     name = models.CharField(_("name"), max_length=200)

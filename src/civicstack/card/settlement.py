@@ -1,0 +1,253 @@
+"""Settling card taps uploaded by readers in batches (up to 5,000 at a time).
+
+One transaction a batch: lock the purses of every card in it (so a concurrent batch for the same
+card waits rather than pricing against a stale balance), drop taps already stored (a replayed
+upload changes nothing), price each tap in time order per card with the benefit rules, post one
+ledger transfer per card, purse and operator for the whole batch, and store every tap with what
+it cost, from where, and which rules decided it, or why it was refused."""
+
+import datetime
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from civicstack.core.errors import InvalidInput
+from civicstack.core.models import ApiKey
+from civicstack.payments import services as payments
+
+from . import card_number, rules
+from .models import BenefitRule, Card, CardFunction, FunctionEnrolment, Reader, Tap
+from .services import purse_code
+
+MAX_TAPS = 5000
+VALUE, WELFARE = "TWD", "WELFARE"
+HISTORY_WINDOW = datetime.timedelta(days=2)  # earlier uses that can still decide a free ride
+
+
+@dataclass(frozen=True)
+class TapIn:
+    reader: str
+    tap_id: str
+    card_number: str
+    tapped_at: datetime.datetime
+    fare: int
+    function: str
+
+
+@dataclass
+class TapResult:
+    reader: str
+    tap_id: str
+    status: str  # accepted | rejected
+    reason: str = ""
+    from_value: int = 0
+    from_points: int = 0
+    rules: list = field(default_factory=list)
+    flagged: bool = False
+    duplicate: bool = False
+
+
+def operator_account(reader: Reader, unit: str) -> str:
+    """What the operator is owed for uses on its readers (NT$, or welfare points the city repays)."""
+    code = f"operator:{reader.operator_code}:{unit}"
+    payments.account_get_or_create(code=code, name=f"{reader.operator_code} card uses {unit}", unit=unit)
+    return code
+
+
+def active_rules() -> list[rules.Rule]:
+    return [
+        rules.Rule(
+            code=r.code,
+            kind=r.kind,
+            function=r.function.code,
+            card_kinds=tuple(r.card_kinds),
+            params=r.params,
+            effective_from=r.effective_from,
+            effective_until=r.effective_until,
+            priority=r.priority,
+        )  # fmt: skip
+        for r in BenefitRule.objects.filter(is_active=True).select_related("function")
+    ]
+
+
+def _stored_result(tap: Tap, reader_code: str) -> TapResult:
+    return TapResult(
+        reader=reader_code, tap_id=tap.tap_id, status=tap.status, reason=tap.reason, from_value=tap.from_value,
+        from_points=tap.from_points, rules=tap.rules, flagged=tap.flagged, duplicate=True,
+    )  # fmt: skip
+
+
+def _refusal(card: Card | None, function: CardFunction | None, tap: TapIn, enrolled: set) -> tuple[str, bool]:
+    """Why this tap cannot be charged at all (before pricing), and whether to flag it."""
+    if function is None:
+        return "unknown_function", False
+    if card is None:
+        return "unknown_card", False
+    if card.blocked_at is not None and tap.tapped_at >= card.blocked_at:
+        return "blocked_card", card.state == Card.State.LOST
+    if not card.is_usable_at(tap.tapped_at):
+        return ("card_expired" if tap.tapped_at >= card.issued_at else "unknown_card"), False
+    if card.kind not in function.card_kinds:
+        return "not_entitled", False
+    if function.requires_enrolment and (card.pk, function.pk) not in enrolled:
+        return "not_entitled", False
+    return "", False
+
+
+def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
+    if len(taps) > MAX_TAPS:
+        raise InvalidInput(
+            f"at most {MAX_TAPS} taps a batch", details={"max": MAX_TAPS, "received": len(taps)}
+        )
+    now = timezone.now()
+    readers = {
+        r.code: r
+        for r in Reader.objects.filter(code__in={t.reader for t in taps}).select_related(
+            "operator_partner", "operator_agency"
+        )
+    }
+    numbers = {card_number.normalize(t.card_number) for t in taps}
+    cards = {
+        c.number: c
+        for c in Card.objects.filter(number__in=[n for n in numbers if card_number.is_well_formed(n)]).only(
+            "id", "number", "kind", "state", "blocked_at", "expires_on", "issued_at", "person_id"
+        )
+    }
+    functions = {f.code: f for f in CardFunction.objects.filter(is_active=True)}
+    rule_set = active_rules()
+    results: list[TapResult | None] = [None] * len(taps)
+    with transaction.atomic():
+        purse_codes = {purse_code(n, unit) for n in cards for unit in (VALUE, WELFARE)}
+        available = payments.accounts_available_for_update(purse_codes)
+        known_readers = {code: r for code, r in readers.items() if r.api_key_id == api_key.pk and r.is_active}
+        existing = {
+            (t.reader_id, t.tap_id): t
+            for t in Tap.objects.filter(
+                reader__in=list(known_readers.values()), tap_id__in={t.tap_id for t in taps}
+            ).only("reader_id", "tap_id", "status", "reason", "from_value", "from_points", "rules", "flagged")
+        }
+        times = [t.tapped_at for t in taps] or [now]
+        history: dict[tuple[int, str], list[datetime.datetime]] = defaultdict(list)
+        for card_id, function, tapped_at in Tap.objects.filter(
+            card__in=list(cards.values()), status=Tap.Status.ACCEPTED,
+            tapped_at__gte=min(times) - HISTORY_WINDOW, tapped_at__lte=max(times) + HISTORY_WINDOW,
+        ).values_list("card_id", "function", "tapped_at"):  # fmt: skip
+            history[(card_id, function)].append(tapped_at)
+        enrolled = _valid_enrolments(cards.values(), functions, now)
+
+        new_rows, seen = [], set()
+        debits: dict[tuple[str, str, str], int] = defaultdict(int)  # (purse, unit, operator account) → sum
+        order = sorted(range(len(taps)), key=lambda i: (taps[i].card_number, taps[i].tapped_at, i))
+        for index in order:
+            tap = taps[index]
+            reader = known_readers.get(tap.reader)
+            if reader is None:
+                results[index] = TapResult(tap.reader, tap.tap_id, "rejected", "unknown_reader")
+                continue
+            key = (reader.pk, tap.tap_id)
+            if key in existing:
+                results[index] = _stored_result(existing[key], reader.code)
+                continue
+            if key in seen:
+                results[index] = TapResult(reader.code, tap.tap_id, "rejected", "duplicate")
+                continue
+            seen.add(key)
+            number = card_number.normalize(tap.card_number)
+            card = cards.get(number)
+            function = functions.get(tap.function)
+            if function is not None and reader.functions and function.code not in reader.functions:
+                function = None
+            reason, flagged = _refusal(card, function, tap, enrolled)
+            result = TapResult(reader.code, tap.tap_id, "rejected", reason, flagged=flagged)
+            if not reason:
+                value_code, points_code = purse_code(number, VALUE), purse_code(number, WELFARE)
+                charge = rules.price(
+                    rules.Use(
+                        card_kind=card.kind, function=function.code, at=tap.tapped_at, fare=tap.fare,
+                        earlier_uses=history[(card.pk, function.code)], points=available.get(points_code, 0),
+                        stored_value=available.get(value_code, 0),
+                    ),
+                    rule_set,
+                )  # fmt: skip
+                if charge.accepted:
+                    result = TapResult(
+                        reader.code, tap.tap_id, "accepted", from_value=charge.from_value,
+                        from_points=charge.from_points, rules=charge.applied,
+                    )  # fmt: skip
+                    history[(card.pk, function.code)].append(tap.tapped_at)
+                    for code, unit, amount in ((value_code, VALUE, charge.from_value),
+                                               (points_code, WELFARE, charge.from_points)):  # fmt: skip
+                        if amount:
+                            available[code] -= amount
+                            debits[(code, unit, operator_account(reader, unit))] += amount
+                else:
+                    result = TapResult(
+                        reader.code, tap.tap_id, "rejected", charge.refusal, rules=charge.applied
+                    )
+            results[index] = result
+            new_rows.append(
+                Tap(
+                    reader=reader,
+                    tap_id=tap.tap_id[:64],
+                    card=card,
+                    card_number=number[:20],
+                    function=tap.function[:40],
+                    tapped_at=tap.tapped_at,
+                    fare=tap.fare,
+                    status=result.status,
+                    reason=result.reason,
+                    from_value=result.from_value,
+                    from_points=result.from_points,
+                    rules=result.rules,
+                    flagged=result.flagged,
+                    received_at=now,
+                )  # fmt: skip
+            )
+        batch = hashlib.sha256(
+            "\n".join(sorted(f"{row.reader_id}:{row.tap_id}" for row in new_rows)).encode()
+        ).hexdigest()[:32]
+        for row in new_rows:
+            row.batch = batch
+        _post(debits, batch)
+        Tap.objects.bulk_create(new_rows, batch_size=2000)
+    return results
+
+
+def _valid_enrolments(cards, functions: dict[str, CardFunction], now) -> set[tuple[int, int]]:
+    needing = [f.pk for f in functions.values() if f.requires_enrolment]
+    if not needing:
+        return set()
+    today = timezone.localtime(now).date()
+    return set(
+        FunctionEnrolment.objects.filter(
+            card__in=[c.pk for c in cards], function_id__in=needing, state=FunctionEnrolment.State.ACTIVE,
+            valid_from__lte=today,
+        ).exclude(valid_until__lt=today).values_list("card_id", "function_id")
+    )  # fmt: skip
+
+
+def _post(debits: dict[tuple[str, str, str], int], batch: str) -> None:
+    if not debits:
+        return
+    requests = [
+        payments.TransferRequest(
+            idempotency_key=f"taps:{batch}:{purse}:{operator}",
+            debit_account=purse,
+            credit_account=operator,
+            amount=amount,
+            reference=batch,
+            memo=f"card uses, batch {batch}",
+        )  # fmt: skip
+        for (purse, _unit, operator), amount in sorted(debits.items())
+    ]
+    failed = []
+    for start in range(0, len(requests), 8000):
+        chunk = payments.transfers_create(requests=requests[start : start + 8000])
+        failed += [r for r in chunk if r.status == "failed"]
+    if failed:  # cannot happen with the purses locked and priced above; never half-settle a batch
+        raise InvalidInput(
+            "the batch could not be posted", details={"ledger": [f.error for f in failed[:10]]}
+        )

@@ -9,8 +9,10 @@ the dates it is in force, and one of a few kinds with its parameters:
 ``amount_off``      {"amount": 6}                           a fixed subsidy per use (student fares).
 ``pay_with_points`` {"cap_per_use": 85}                     welfare points pay first, up to the cap
                     (null: no cap) and the points available; the stored value pays the rest.
-``monthly_points``  {"points": 800, "district_points": {"6800130": 1000}}  the monthly welfare
+``monthly_points``  {"points": 800, "district_points": {"68000130": 1000}}  the monthly welfare
                     allowance (not a price rule: the monthly grant job reads it).
+``earn_points``     {"functions": ["sports_card"], "every": 1, "points": 2}  bonus points for every
+                    ``every`` accepted uses a day of those functions (empty: any); the nightly job.
 
 Order: free-use rules, then percentage and amount discounts (by priority), then points. The
 charge records every rule that changed it, so a statement can say why a ride cost what it did.
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-RULE_KINDS = ("nth_use_free", "percent_off", "amount_off", "pay_with_points", "monthly_points")
+RULE_KINDS = ("nth_use_free", "percent_off", "amount_off", "pay_with_points", "monthly_points", "earn_points")
 _ORDER = {"nth_use_free": 0, "percent_off": 1, "amount_off": 1, "pay_with_points": 2}
 
 
@@ -98,6 +100,15 @@ def validate_params(kind: str, params: dict) -> dict:
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise ValueError("amount must be a positive whole number of NT$")
         return {"amount": amount}
+    if kind == "earn_points":
+        functions = params.get("functions") or []
+        every, points = params.get("every", 1), params.get("points")
+        if not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
+            raise ValueError("functions is a list of function codes (empty: every function)")
+        for name, value in (("every", every), ("points", points)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name} must be a positive whole number")
+        return {"functions": functions, "every": every, "points": points}
     if kind == "monthly_points":
         points = params.get("points")
         by_district = params.get("district_points") or {}

@@ -20,7 +20,7 @@ from civicstack.core.services import audit_record, notification_send
 from civicstack.payments import services as payments
 from civicstack.payments.models import PaymentOrder
 
-from . import card_number, eligibility, photos, rules, selectors
+from . import card_number, eligibility, photos, points, rules, selectors
 from .errors import ApplicationStateConflict, CardStateConflict, InvalidPhoto, NotEligible
 from .models import (
     BenefitRule,
@@ -35,6 +35,17 @@ from .models import (
     Reader,
 )  # fmt: skip
 from .models.kinds import CardKind, Channel
+from .points import (  # noqa: F401 - the bonus points services are part of this module's service API
+    points_earn,
+    points_earn_for_day,
+    points_expire,
+    points_receipt,
+    points_redeem,
+    points_seal_days,
+    points_verify_receipt,
+    points_verify_seals,
+)
+from .purses import card_purse, purse_code
 
 REGISTRY_FILE = Path(__file__).with_name("registry.json")
 SOURCE_TYPE = "card.application"
@@ -42,7 +53,6 @@ REPLACEMENT_FEE = 100  # NT$ for a card reported lost; a damaged card is replace
 FEE_PAYMENT_DAYS = 14
 EINVOICE_BARCODE = re.compile(r"^/[0-9A-Z.+\-]{7}$")  # the Ministry of Finance's mobile barcode
 PRINTED_KINDS = (CardKind.GENERAL, CardKind.STUDENT, CardKind.SENIOR, CardKind.DISABILITY, CardKind.COMPANION)
-UNITS = ("TWD", "POINT")
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Card.State.ACTIVE: {Card.State.LOST, Card.State.DAMAGED, Card.State.REPLACED, Card.State.EXPIRED,
@@ -118,24 +128,17 @@ def partner_create(*, actor: User | None, code: str, name: str, kind: str) -> Ca
 # --- ledger purses ----------------------------------------------------------------------------
 
 
-def purse_code(card_no: str, unit: str) -> str:
-    return f"card:{card_no}:{unit}"
-
-
-def card_purse(card: Card, unit: str = "TWD"):
-    """The card's stored value (NT$) or bonus points on the ledger; never below zero."""
-    return payments.account_get_or_create(
-        code=purse_code(card.number, unit), name=f"{card.person.name} {card.number} {unit}", unit=unit,
-        person=card.person, debits_must_not_exceed_credits=True,
-    )  # fmt: skip
-
-
 def _carry_over_purses(old: Card, new: Card, actor) -> dict:
     """Move what the old card holds to the new one; keyed by the old card, so it happens once."""
     from civicstack.payments.models import Account
 
     moved = {}
-    for unit in UNITS:
+    carried_points = points.points_carry_over(
+        old=old, new=new, actor=actor
+    )  # logged in the sealed points log
+    if carried_points:
+        moved["POINT"] = carried_points
+    for unit in ("TWD", "WELFARE"):
         account = Account.objects.filter(code=purse_code(old.number, unit)).first()
         if account is None or account.available <= 0:
             continue

@@ -20,7 +20,7 @@ from civicstack.payments import services as payments
 
 from . import card_number, rules
 from .models import BenefitRule, Card, CardFunction, FunctionEnrolment, Reader, Tap
-from .services import purse_code
+from .purses import purse_code
 
 MAX_TAPS = 5000
 VALUE, WELFARE = "TWD", "WELFARE"

@@ -1,9 +1,10 @@
 from .cards import Card, CardApplication
 from .events import EventSignUp, EventVisitTally, ExperienceEvent
 from .functions import CardFunction, CardPartner, FunctionEnrolment
+from .points import PointsEntry, PointsSeal
 from .usage import BenefitRule, Reader, Tap
 
 __all__ = [
     "BenefitRule", "Card", "CardApplication", "CardFunction", "CardPartner", "EventSignUp", "EventVisitTally",
-    "ExperienceEvent", "FunctionEnrolment", "Reader", "Tap",
+    "ExperienceEvent", "FunctionEnrolment", "PointsEntry", "PointsSeal", "Reader", "Tap",
 ]  # fmt: skip

@@ -65,6 +65,7 @@ class BenefitRule(models.Model):
         AMOUNT_OFF = "amount_off", _("Amount off")
         PAY_WITH_POINTS = "pay_with_points", _("Pay with welfare points")
         MONTHLY_POINTS = "monthly_points", _("Monthly welfare points")
+        EARN_POINTS = "earn_points", _("Bonus points for uses")
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=120)

@@ -22,6 +22,15 @@ from civicstack.payments.models import PaymentOrder
 
 from . import card_number, eligibility, photos, points, rules, selectors
 from .errors import ApplicationStateConflict, CardStateConflict, InvalidPhoto, NotEligible
+from .merchants import (  # noqa: F401 - the merchant services are part of this module's service API
+    card_qr_token,
+    charge_card_qr,
+    merchant_refund,
+    merchant_register,
+    offer_save,
+    pay_by_merchant_qr,
+    settlement_report,
+)
 from .models import (
     BenefitRule,
     Card,

@@ -8,7 +8,7 @@ student ID) sees only the enrolments it issued. Citizens see only their own card
 import datetime
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -177,9 +177,15 @@ def entitlements(
     day = timezone.localtime(at).date()
     usable = card.is_usable_at(at)
     enrolments: dict[int, list[FunctionEnrolment]] = {}
-    for enrolment in card.enrolments.filter(state=FunctionEnrolment.State.ACTIVE).select_related(
-        "issuer_agency", "issuer_partner", "function"
-    ):
+    prefetched = getattr(card, "_prefetched_objects_cache", {}).get("enrolments")
+    active = (
+        prefetched  # cards_of_person prefetches the active enrolments: no query per card
+        if prefetched is not None
+        else card.enrolments.filter(state=FunctionEnrolment.State.ACTIVE).select_related(
+            "issuer_agency", "issuer_partner", "function"
+        )
+    )
+    for enrolment in active:
         enrolments.setdefault(enrolment.function_id, []).append(enrolment)
     answer = []
     for function in only if only is not None else functions():
@@ -279,19 +285,25 @@ def statistics_by_month(*, since: datetime.date) -> list[dict]:
 def events_report(events: QuerySet[ExperienceEvent] | None = None) -> dict:
     """Per event and in total: sign-ups, participants (took part), visits and cards issued on site."""
     events = events if events is not None else ExperienceEvent.objects.all()
-    signups = dict(EventSignUp.objects.values("event").annotate(n=Count("id")).values_list("event", "n"))
-    participants = dict(
-        EventSignUp.objects.filter(checked_in_at__isnull=False)
-        .values("event").annotate(n=Count("id")).values_list("event", "n")
-    )  # fmt: skip
-    visits: dict[int, int] = {}
-    for event_id, count in EventVisitTally.objects.values_list("event", "visits"):
-        visits[event_id] = visits.get(event_id, 0) + count
-    cards = dict(
-        Card.objects.filter(event__isnull=False)
+    ids = list(events.values_list("pk", flat=True))
+    signups = dict(
+        EventSignUp.objects.filter(event__in=ids)
         .values("event")
         .annotate(n=Count("id"))
         .values_list("event", "n")
+    )
+    participants = dict(
+        EventSignUp.objects.filter(event__in=ids, checked_in_at__isnull=False)
+        .values("event").annotate(n=Count("id")).values_list("event", "n")
+    )  # fmt: skip
+    visits = dict(
+        EventVisitTally.objects.filter(event__in=ids)
+        .values("event")
+        .annotate(n=Sum("visits"))
+        .values_list("event", "n")
+    )
+    cards = dict(
+        Card.objects.filter(event__in=ids).values("event").annotate(n=Count("id")).values_list("event", "n")
     )
     rows = []
     for event in events.select_related("district").order_by("starts_on", "id"):

@@ -431,8 +431,12 @@ def card_report_lost(*, actor: User | None, card: Card, lost_at: datetime.dateti
     if card.state == Card.State.LOST:
         return card  # reporting twice changes nothing
     now = timezone.now()
+    if lost_at is not None and timezone.is_naive(lost_at):
+        lost_at = timezone.make_aware(lost_at)  # a time without an offset is the city's local time
     if lost_at is not None and lost_at > now:
         raise InvalidInput("the loss cannot be in the future", details={"field": "lost_at"})
+    if lost_at is not None and lost_at < card.issued_at:
+        lost_at = card.issued_at  # lost before it was issued means: never trust any use of it
     previous = _transition(card, Card.State.LOST)
     card.blocked_at = min(lost_at or now, card.blocked_at or now)
     card.save(update_fields=["state", "blocked_at", "updated_at"])
@@ -465,8 +469,9 @@ def replacement_request(
     *, actor: User | None, card: Card, channel: str = Channel.ONLINE, photo: bytes | None = None,
     receiving_agency: Agency | None = None,
 ) -> CardApplication:  # fmt: skip
-    """A new card for a lost, damaged or expired one, with the same kind. A lost card's replacement
-    costs REPLACEMENT_FEE, paid through a payment order before the application is reviewed."""
+    """A new card of the same kind for a lost, damaged, expired or worn (still active) one. A lost
+    card's replacement costs REPLACEMENT_FEE, paid through a payment order before review; the others
+    are free (a worn card is the city's to replace; a damaged one keeps working until then)."""
     is_desk = _require_self_or_desk(actor, card.person)
     if not is_desk and channel != Channel.ONLINE:
         raise PermissionDenied("citizens apply online")

@@ -19,10 +19,11 @@ from django.views.decorators.http import require_POST
 
 from civicstack.core import services as core_services
 from civicstack.core.errors import NotFound, ServiceError
-from civicstack.core.models import AuditEvent, Person
+from civicstack.core.models import Person
 from civicstack.core.selectors import (
     access_person_by_identifier,
     acting_agency,
+    object_history,
     person_digest,
     person_of_user,
 )
@@ -489,7 +490,7 @@ def staff_card(request: HttpRequest, number: str) -> HttpResponse:
         dict(row, name=names.get(row["function"], row["name"]))
         for row in selectors.entitlements(card, only=functions)
     ]
-    history = AuditEvent.objects.filter(object_type="card.card", object_id=str(card.pk)).order_by("-sequence")
+    history = object_history(card).order_by("-sequence")
     open_replacement = card.replacement_applications.filter(state__in=CardApplication.OPEN_STATES).first()
     return render(request, "card/staff_card.html", {
         "card": card, "badge": STATE_BADGES.get(card.state, "off"),

@@ -167,6 +167,13 @@ def access_notification_by_id(user: User, notification_id: int) -> Notification:
     return notification
 
 
+def object_history(obj) -> QuerySet[AuditEvent]:
+    """Every audit event recorded against one object (a case, a card, an application), oldest first."""
+    return AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk)).order_by(
+        "sequence"
+    )
+
+
 def audit_events_visible_to(user: User) -> QuerySet[AuditEvent]:
     """City administrators see every event; agency administrators those of their agencies."""
     scope = staff_scope(user)

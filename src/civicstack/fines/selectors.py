@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from civicstack.core.errors import InvalidInput, NotFound
 from civicstack.core.models import AuditEvent
-from civicstack.core.selectors import scope_by_agency, staff_scope
+from civicstack.core.selectors import object_history, scope_by_agency, staff_scope
 
 from . import case_number
 from .models import BusinessItem, FineCase
@@ -99,9 +99,7 @@ def cases_filtered(user, filters: CaseFilter) -> QuerySet[FineCase]:
 
 def case_events(case: FineCase) -> QuerySet[AuditEvent]:
     """The case's history: every audit event recorded against it, oldest first."""
-    return AuditEvent.objects.filter(object_type="fines.finecase", object_id=str(case.pk)).order_by(
-        "sequence"
-    )
+    return object_history(case)
 
 
 # --- public lookup ----------------------------------------------------------------------------

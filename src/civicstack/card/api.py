@@ -1356,3 +1356,9 @@ def event_visits(request: HttpRequest, event_id: int, payload: VisitsIn):
     [row] = selectors.events_report(ExperienceEvent.objects.filter(pk=event.pk))["events"]
     return Status(201, {"id": tally.pk, "counted_at": tally.counted_at, "visits": tally.visits,
                         "total_visits": row["visits"]})  # fmt: skip
+
+
+# Readers, wallet, points and merchants (issue 5) live in api_money.py, under the same prefix.
+from .api_money import router as money_router  # noqa: E402 - after this router exists
+
+router.add_router("", money_router)

@@ -18,6 +18,7 @@ from civicstack.core.selectors import people_visible_to, person_of_user, staff_s
 
 from . import card_number
 from .models import (
+    BenefitRule,
     Card,
     CardApplication,
     CardFunction,
@@ -26,6 +27,12 @@ from .models import (
     EventVisitTally,
     ExperienceEvent,
     FunctionEnrolment,
+    Merchant,
+    MerchantOffer,
+    PointsEntry,
+    PointsSeal,
+    Reader,
+    Tap,
 )  # fmt: skip
 from .models.kinds import CardKind
 
@@ -317,3 +324,70 @@ def events_report(events: QuerySet[ExperienceEvent] | None = None) -> dict:
         key: sum(row[key] for row in rows) for key in ("signups", "participants", "visits", "cards_issued")
     }
     return {"events": rows, "totals": totals, "count": len(rows)}
+
+
+# --- money and use: balances, statements, taps, rules, readers, merchants ----------------------
+
+
+def card_balances(card: Card) -> dict:
+    """Stored value (NT$), welfare points and bonus points held by the card."""
+    from civicstack.payments.selectors import account_by_code
+
+    from .purses import purse_code
+
+    out = {}
+    for key, unit in (("stored_value", "TWD"), ("welfare_points", "WELFARE"), ("bonus_points", "POINT")):
+        account = account_by_code(purse_code(card.number, unit))
+        out[key] = account.balance if account else 0
+    return out
+
+
+def card_statement(card: Card, *, unit: str = "TWD", limit: int = 100) -> list[dict]:
+    """The card purse's movements with the reason for each (top-up, taps batch, merchant, carry-over)."""
+    from civicstack.payments.selectors import account_statement
+
+    from .purses import purse_code
+
+    return account_statement(purse_code(card.number, unit), limit=limit)
+
+
+def card_uses(card: Card) -> QuerySet[Tap]:
+    return Tap.objects.filter(card=card).select_related("reader").order_by("-tapped_at", "-id")
+
+
+def flagged_uses(user: User) -> QuerySet[Tap]:
+    """Uses of lost cards after they were reported: possible misuse, for desk staff to follow up."""
+    return Tap.objects.filter(flagged=True, card__in=cards_visible_to(user).values("pk")).select_related(
+        "reader", "card"
+    )
+
+
+def benefit_rules() -> QuerySet[BenefitRule]:
+    return BenefitRule.objects.select_related("function").order_by("function__sort_order", "priority", "code")
+
+
+def readers() -> QuerySet[Reader]:
+    return Reader.objects.select_related("operator_partner", "operator_agency", "district").order_by("code")
+
+
+def merchants(*, category: str = "", district_code: str = "", q: str = "") -> QuerySet[Merchant]:
+    found = (
+        Merchant.objects.filter(is_active=True)
+        .select_related("district")
+        .prefetch_related(Prefetch("offers", queryset=MerchantOffer.objects.filter(is_active=True)))
+    )
+    if category:
+        found = found.filter(category=category)
+    if district_code:
+        found = found.filter(district__code=district_code)
+    if q:
+        found = found.filter(Q(name__icontains=q) | Q(address__icontains=q))
+    return found
+
+
+def points_entries(card: Card) -> QuerySet[PointsEntry]:
+    return PointsEntry.objects.filter(card=card).order_by("-id")
+
+
+def points_seals() -> QuerySet[PointsSeal]:
+    return PointsSeal.objects.order_by("-day")

@@ -284,3 +284,22 @@ def _post(debits: dict[tuple[str, str, str], int], batch: str) -> None:
         raise InvalidInput(
             "the batch could not be posted", details={"ledger": [f.error for f in failed[:10]]}
         )
+
+
+def price_preview(
+    *, card: Card, function: str, fare: int, at: datetime.datetime | None = None
+) -> rules.Charge:
+    """What a tap would cost this card now (the rule editor's preview): the rules in force, the
+    card's balances and today's earlier uses; nothing is written."""
+    from civicstack.payments.selectors import account_by_code
+
+    at = at or timezone.now()
+    value = account_by_code(purse_code(card.number, VALUE))
+    points = account_by_code(purse_code(card.number, WELFARE))
+    earlier = list(
+        Tap.objects.filter(card=card, function=function, status=Tap.Status.ACCEPTED,
+                           tapped_at__gte=at - HISTORY_WINDOW, tapped_at__lt=at).values_list("tapped_at", flat=True)
+    )  # fmt: skip
+    use = rules.Use(card_kind=card.kind, function=function, at=at, fare=fare, earlier_uses=earlier,
+                    points=points.available if points else 0, stored_value=value.available if value else 0)  # fmt: skip
+    return rules.price(use, active_rules())

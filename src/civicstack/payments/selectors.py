@@ -1,11 +1,11 @@
 """Reads of the payments module and who may see which order."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from civicstack.core.errors import NotFound
 from civicstack.core.selectors import person_of_user, scope_by_agency, staff_scope
 
-from .models import Account, PaymentOrder, SettlementImport
+from .models import Account, PaymentOrder, SettlementImport, Transfer
 
 
 def orders_of_user(user) -> QuerySet[PaymentOrder]:
@@ -37,6 +37,28 @@ def access_order_by_number(user, number: str) -> PaymentOrder:
 
 def account_by_code(code: str) -> Account | None:
     return Account.objects.filter(code=code).first()
+
+
+def account_statement(code: str, *, limit: int = 100) -> list[dict]:
+    """The latest posted movements of one account, newest first, each signed from the account's
+    side (+ money in, − money out) with the other account and the reason recorded on the transfer."""
+    account = account_by_code(code)
+    if account is None:
+        return []
+    posted = [Transfer.Kind.POSTED, Transfer.Kind.POST_PENDING]
+    transfers = (
+        Transfer.objects.filter(Q(debit_account=account) | Q(credit_account=account), kind__in=posted)
+        .select_related("debit_account", "credit_account")
+        .order_by("-id")[:limit]
+    )
+    return [
+        {
+            "at": t.created_at, "amount": t.amount if t.credit_account_id == account.pk else -t.amount,
+            "counterparty": (t.debit_account if t.credit_account_id == account.pk else t.credit_account).code,
+            "reference": t.reference, "memo": t.memo, "reversal": t.reverses_id is not None,
+        }
+        for t in transfers
+    ]  # fmt: skip
 
 
 def order_by_number(number: str) -> PaymentOrder | None:

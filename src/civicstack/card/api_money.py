@@ -188,6 +188,7 @@ class PointsOut(Schema):
 
 @router.get("/me/cards/{card_no}/points", response={200: PointsOut, **ERROR_RESPONSES}, auth=USER_AUTH)
 def my_points(request: HttpRequest, card_no: str):
+    """The card's bonus points balance and its last 100 entries (earned, redeemed, expired, moved)."""
     card = _my_card(request, card_no)
     entries = [{"id": e.id, "at": e.created_at, "kind": e.kind, "delta": e.delta, "reason": e.reason, "day": e.day}
                for e in selectors.points_entries(card)[:100]]  # fmt: skip
@@ -346,6 +347,7 @@ def merchant_charge(request: HttpRequest, payload: CardChargeIn):
 @router.post("/merchant/payments/{payment_id}/refund", response={200: MerchantPaymentOut, **ERROR_RESPONSES},
              auth=PARTNER_AUTH)  # fmt: skip
 def merchant_refund(request: HttpRequest, payment_id: int):
+    """The merchant gives a whole payment back to the card (its own payments only; once)."""
     payment = MerchantPayment.objects.select_related("merchant", "card").filter(pk=payment_id).first()
     if payment is None:
         raise NotFound("no such payment")
@@ -443,12 +445,14 @@ def _reader_out(r) -> dict:
 @router.get("/readers", response={200: list[ReaderOut], **ERROR_RESPONSES}, auth=USER_AUTH)
 @paginate(Pagination)
 def readers_list(request: HttpRequest):
+    """Card desk: the registered readers and their operators."""
     _desk(request)
     return [_reader_out(r) for r in selectors.readers()]
 
 
 @router.post("/readers", response={200: ReaderOut, **ERROR_RESPONSES}, auth=USER_AUTH)
 def readers_register(request: HttpRequest, payload: ReaderIn):
+    """Card desk: register (or change) a reader, bound to its operator's upload key."""
     from civicstack.core.models import Agency, ApiKey
 
     user = _desk(request)
@@ -502,6 +506,7 @@ def _rule_out(r) -> dict:
 
 @router.get("/rules", response={200: list[RuleOut], **ERROR_RESPONSES}, auth=USER_AUTH)
 def rules_list(request: HttpRequest):
+    """Card desk: every benefit rule, in force or not."""
     _desk(request)
     return [_rule_out(r) for r in selectors.benefit_rules()]
 

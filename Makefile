@@ -59,6 +59,7 @@ bench: install-test
 	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/ledger.py; \
 	  else echo "PostgreSQL does not answer: bench/ledger.py skipped"; fi
 	@if [ -f bench/fines_lookup.py ]; then $(BIN)/python bench/fines_lookup.py; fi
+	$(BIN)/python bench/card_lookup.py --no-progress
 
 # Refresh the committed OpenAPI snapshot (tests/test_openapi_snapshot.py compares against it).
 openapi: install

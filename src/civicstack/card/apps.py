@@ -16,15 +16,17 @@ class CardConfig(AppConfig):
 
     def ready(self) -> None:
         from civicstack.core.city_profile import register_profile_loaded_hook
+        from civicstack.core.demo import register_demo_generator
         from civicstack.core.portal import PortalTile, register_tile
         from civicstack.core.services import register_api_key_scopes
         from civicstack.payments.services import register_paid_handler
 
-        from . import services
+        from . import demo, services
 
         register_paid_handler(services.SOURCE_TYPE, services.handle_order_paid)
         register_api_key_scopes(services.function_scopes())
         register_profile_loaded_hook(services.registry_sync)
+        register_demo_generator("card", demo.generate)
         post_migrate.connect(_sync_registry, sender=self)
         register_tile(
             PortalTile(
@@ -33,6 +35,8 @@ class CardConfig(AppConfig):
                 url="/card/",
                 icon="card",
                 order=10,
-                description=_("Your cards, their functions and balance; apply for a card or report one lost."),
+                description=_(
+                    "Your cards, their functions and balance; apply for a card or report one lost."
+                ),
             )
         )

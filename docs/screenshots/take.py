@@ -28,6 +28,7 @@ SHOTS = [
     ("fines-staff-case.png", "/fines/staff/cases/", ("cityadmin", "cityadmin-demo-2019"), 1280, "tbody a"),
     ("card-my-cards.png", "/card/", ("citizen", "citizen-demo-2019"), 1280),
     ("card-statistics.png", "/card/staff/statistics/", ("cityadmin", "cityadmin-demo-2019"), 1280),
+    ("card-wallet.png", "/card/", ("citizen", "citizen-demo-2019"), 1280, "a.wallet-link"),
 ]
 
 

@@ -4,12 +4,21 @@ applies for and issues a card in one step (the path every lifecycle test starts 
 import io
 
 import pytest
+from django.utils import translation
 from PIL import Image
 
 from civicstack.card import services
 from civicstack.card.models import CardPartner
 from civicstack.core import services as core_services
 from civicstack.core.models import Agency, StaffRole
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Service messages in English, so tests may match their words whatever the catalog says
+    (pages still follow each request's language)."""
+    with translation.override("en"):
+        yield
 
 
 def jpeg_bytes(width: int = 413, height: int = 531, fmt: str = "JPEG") -> bytes:

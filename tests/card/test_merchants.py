@@ -95,7 +95,7 @@ def test_the_merchant_scans_a_fresh_card_qr(shop, holder_card, terminal_key):
     with pytest.raises(InvalidInput, match="expired"):
         services.charge_card_qr(api_key=terminal_key, token=stale, amount=100, key="pos-2")
     forged = token[:-1] + ("0" if token[-1] != "0" else "1")
-    with pytest.raises(InvalidInput, match="not a card QR"):
+    with pytest.raises(InvalidInput, match="not a citizen card QR"):
         services.charge_card_qr(api_key=terminal_key, token=forged, amount=100, key="pos-3")
 
 

@@ -41,7 +41,7 @@ def test_earn_and_redeem_with_idempotent_keys(card):
     services.points_redeem(card=card, points=100, reason="市民卡週年贈品", key="k-gift")
     services.points_redeem(card=card, points=100, reason="市民卡週年贈品", key="k-gift")
     assert points_of(card) == 20
-    with pytest.raises(InvalidInput, match="not enough"):
+    with pytest.raises(InvalidInput, match="Not enough"):
         services.points_redeem(card=card, points=21, reason="gift", key="k-gift-2")
     assert list(card.points_entries.values_list("delta", flat=True)) == [120, -100]
     assert verify_ledger().ok

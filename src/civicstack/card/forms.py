@@ -1,13 +1,16 @@
 """Forms of the card pages. They parse and check shapes only; eligibility, photos and state
 rules are the services' (their messages are put next to the field they name)."""
 
+import json
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from civicstack.core import identity
+from civicstack.core.models import Agency, District
 
 from . import selectors
-from .models import Card, CardApplication, CardPartner, ExperienceEvent
+from .models import BenefitRule, Card, CardApplication, CardPartner, ExperienceEvent, Merchant, Reader
 from .models.kinds import CardKind, Channel
 
 # One line each: who may hold the card (the rules themselves are in eligibility.py).
@@ -198,3 +201,147 @@ class WalkInForm(forms.Form):
 
 class VisitsForm(forms.Form):
     visits = forms.IntegerField(label=_("Visits counted"), min_value=1, max_value=100_000)
+
+
+# --- money and use: top-ups, readers, benefit rules, merchants ----------------------------------
+
+
+class TopUpForm(forms.Form):
+    """A counter top-up. ``key`` is made when the form is drawn, so a second click on the same
+    form (or a resubmitted page) is the same top-up and the ledger posts it once."""
+
+    amount = forms.IntegerField(
+        label=_("Amount (NT$)"), min_value=1, max_value=10_000,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )  # fmt: skip
+    channel = forms.ChoiceField(label=_("Received"), choices=[("counter", _("Cash or card at the counter"))])
+    key = forms.CharField(max_length=80, widget=forms.HiddenInput)
+
+
+class ReaderForm(forms.Form):
+    code = forms.RegexField(
+        label=_("Reader code"), regex=r"^[a-z0-9-]{3,40}$", max_length=40,
+        help_text=_("3 to 40 lower-case letters, digits and hyphens, e.g. bus-1234-a."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )  # fmt: skip
+    kind = forms.ChoiceField(label=_("Kind"))
+    operator_partner = forms.ModelChoiceField(
+        label=_("Operator (partner)"), queryset=CardPartner.objects.none(), required=False,
+        empty_label=_("Not a partner"), to_field_name="code",
+    )  # fmt: skip
+    operator_agency = forms.ModelChoiceField(
+        label=_("Operator (agency)"), queryset=None, required=False, empty_label=_("Not an agency"),
+        to_field_name="code",
+    )  # fmt: skip
+    api_key_prefix = forms.CharField(
+        label=_("Upload key prefix"), max_length=12,
+        help_text=_("The part after cs_ of the operator's key; the key needs the scope card.taps:upload."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )  # fmt: skip
+    functions = forms.MultipleChoiceField(label=_("Functions it serves"), widget=forms.CheckboxSelectMultiple)
+    district = forms.ModelChoiceField(
+        label=_("District"),
+        queryset=None,
+        required=False,
+        empty_label=_("Any district"),
+        to_field_name="code",
+    )
+    location = forms.CharField(label=_("Location or route"), max_length=120, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = Reader.Kind.choices
+        self.fields["operator_partner"].queryset = selectors.partners().order_by("name")
+        self.fields["operator_agency"].queryset = Agency.objects.order_by("code")
+        self.fields["district"].queryset = District.objects.all()
+        self.fields["functions"].choices = [
+            (f.code, f"{f.name_zh} ({f.code})") for f in selectors.functions()
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("operator_partner")) == bool(data.get("operator_agency")):
+            self.add_error(
+                None, _("A reader belongs to one operator: choose a partner or an agency, not both.")
+            )
+        return data
+
+
+class RuleForm(forms.Form):
+    code = forms.RegexField(
+        label=_("Rule code"), regex=r"^[a-z0-9-]{3,40}$", max_length=40,
+        help_text=_("Saving with an existing code changes that rule."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )  # fmt: skip
+    name = forms.CharField(
+        label=_("Rule name"), max_length=120, help_text=_("As holders see it on their statement.")
+    )
+    kind = forms.ChoiceField(label=_("Kind"))
+    function = forms.ModelChoiceField(label=_("Function"), queryset=None, to_field_name="code")
+    card_kinds = forms.MultipleChoiceField(
+        label=_("Card types"), choices=CardKind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every card type."),
+    )  # fmt: skip
+    params = forms.CharField(
+        label=_("Parameters (JSON)"), required=False, initial="{}",
+        help_text=_('For example {"every": 2} for every 2nd use free, {"percent": 20} for 20% off.'),
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
+    )  # fmt: skip
+    effective_from = forms.DateField(
+        label=_("In force from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    effective_until = forms.DateField(
+        label=_("In force until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    priority = forms.IntegerField(label=_("Priority"), min_value=0, max_value=10_000, initial=100)
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = BenefitRule.Kind.choices
+        self.fields["function"].queryset = selectors.functions().order_by("sort_order", "code")
+
+    def clean_params(self) -> dict:
+        raw = (self.cleaned_data.get("params") or "").strip() or "{}"
+        try:
+            params = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                _("Not valid JSON (line %(line)s, column %(column)s): %(reason)s")
+                % {"line": exc.lineno, "column": exc.colno, "reason": exc.msg}
+            ) from exc
+        if not isinstance(params, dict):
+            raise forms.ValidationError(_('The parameters are a JSON object, e.g. {"percent": 20}.'))
+        return params
+
+
+class PricePreviewForm(forms.Form):
+    card = forms.CharField(
+        label=_("Card number"), max_length=24,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
+    )  # fmt: skip
+    function = forms.ModelChoiceField(label=_("Function"), queryset=None, to_field_name="code")
+    fare = forms.IntegerField(label=_("Fare or price (NT$)"), min_value=0, max_value=100_000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["function"].queryset = selectors.functions().order_by("sort_order", "code")
+
+
+class MerchantFilterForm(forms.Form):
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    district = forms.ModelChoiceField(
+        label=_("District"),
+        queryset=None,
+        required=False,
+        empty_label=_("All districts"),
+        to_field_name="code",
+    )
+    q = forms.CharField(label=_("Name or address"), max_length=60, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", _("All categories")), *Merchant.Category.choices]
+        self.fields["district"].queryset = District.objects.all()

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from civicstack.core import business_number
 from civicstack.core.crypto import mac
@@ -143,14 +144,14 @@ def card_from_qr_token(token: str, *, now: datetime.datetime | None = None) -> C
         marker, number, window, tag = (token or "").strip().split(".")
         window_no = int(window)
     except ValueError as exc:
-        raise InvalidInput("not a card QR code", details={"field": "token"}) from exc
+        raise InvalidInput(_("This is not a citizen card QR code."), details={"field": "token"}) from exc
     body = f"{number}.{window}"
     current = int((now or timezone.now()).timestamp()) // QR_WINDOW_SECONDS
     if marker != "CQ1" or not hmac.compare_digest(tag, mac(body.encode(), purpose=QR_PURPOSE)[:20]):
-        raise InvalidInput("not a card QR code", details={"field": "token"})
+        raise InvalidInput(_("This is not a citizen card QR code."), details={"field": "token"})
     if window_no not in (current, current - 1):
         raise InvalidInput(
-            "the card QR code has expired; ask the holder to show a fresh one", details={"field": "token"}
+            _("The card QR code has expired; ask the holder to show a fresh one."), details={"field": "token"}
         )
     card = Card.objects.select_related("person").filter(number=number).first()
     if card is None:
@@ -169,24 +170,24 @@ def _pay(
             f"the amount is a whole number of NT$ from 1 to {MAX_PAYMENT}", details={"field": "amount"}
         )
     if not (key or "").strip():
-        raise InvalidInput("an Idempotency-Key is required for payments")
+        raise InvalidInput(_("An Idempotency-Key is required for payments."))
     key = f"{merchant.code}:{key.strip()}"[:120]
     existing = MerchantPayment.objects.filter(key=key).first()
     if existing is not None:
         if (existing.card_id, existing.amount) != (card.pk, amount):
-            raise InvalidInput("this Idempotency-Key was used for another payment")
+            raise InvalidInput(_("This Idempotency-Key was used for another payment."))
         return existing
     if not merchant.is_active:
-        raise CardStateConflict("the merchant is not accepting card payments")
+        raise CardStateConflict(_("The merchant is not accepting card payments."))
     now = timezone.now()
     if not card.is_usable_at(now):
-        raise CardStateConflict("this card cannot pay", details={"state": card.state})
+        raise CardStateConflict(_("This card cannot pay."), details={"state": card.state})
     offer, discount, multiplier = best_offer(merchant, amount, timezone.localtime(now).date())
     paid = amount - discount
     purse = purse_code(card.number, "TWD")
     available = payments.accounts_available_for_update([purse]).get(purse, 0)
     if available < paid:
-        raise InvalidInput("the card's balance is too low", details={"available": available, "due": paid})
+        raise InvalidInput(_("The card's balance is too low."), details={"available": available, "due": paid})
     result = payments.transfer_create(
         request=payments.TransferRequest(idempotency_key=f"mpay:{key}"[:120], debit_account=purse,
                                          credit_account=merchant_account(merchant), amount=paid,

@@ -11,6 +11,7 @@ from collections import defaultdict
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from civicstack.core.errors import InvalidInput
 from civicstack.core.services import audit_record
@@ -90,7 +91,7 @@ def points_redeem(*, card: Card, points: int, reason: str, key: str, actor=None)
     already = PointsEntry.objects.filter(key=key).first()
     if already is None and held.get(purse_code(card.number, "POINT"), 0) < points:
         raise InvalidInput(
-            "not enough points", details={"available": held.get(purse_code(card.number, "POINT"), 0)}
+            _("Not enough points."), details={"available": held.get(purse_code(card.number, "POINT"), 0)}
         )
     entry = _move(card=card, kind=PointsEntry.Kind.REDEEM, delta=-points, reason=reason, key=key, actor=actor,
                   counter=_account(REDEEMED, "bonus points redeemed"))  # fmt: skip

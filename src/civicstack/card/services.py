@@ -873,13 +873,15 @@ def rule_save(
     try:
         params = rules.validate_params(kind, params)
     except ValueError as exc:
-        raise InvalidInput(f"rule parameters: {exc}", details={"field": "params"}) from exc
+        raise InvalidInput(
+            _("Rule parameters: %(problem)s") % {"problem": exc}, details={"field": "params"}
+        ) from exc
     card_kinds = sorted(set(card_kinds or []))
     unknown = sorted(set(card_kinds) - set(CardKind.values))
     if unknown:
         raise InvalidInput(f"unknown card kinds: {', '.join(unknown)}", details={"field": "card_kinds"})
     if effective_until is not None and effective_until < effective_from:
-        raise InvalidInput("a rule cannot end before it starts", details={"field": "effective_until"})
+        raise InvalidInput(_("A rule cannot end before it starts."), details={"field": "effective_until"})
     rule, created = BenefitRule.objects.update_or_create(
         code=code,
         defaults={"name": name, "kind": kind, "function": function, "params": params, "card_kinds": card_kinds,
@@ -908,9 +910,11 @@ def wallet_top_up(
     from civicstack.payments.models import Account
 
     if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_STORED_VALUE:
-        raise InvalidInput(f"a top-up is a whole number of NT$ from 1 to {MAX_STORED_VALUE}")
+        raise InvalidInput(
+            _("A top-up is a whole number of NT$ from 1 to %(max)s.") % {"max": MAX_STORED_VALUE}
+        )
     if not (idempotency_key or "").strip():
-        raise InvalidInput("an Idempotency-Key is required for money movements")
+        raise InvalidInput(_("An Idempotency-Key is required for payments."))
     _require_desk(actor)
     card = _lock_card(card)
     if not card.is_usable_at(timezone.now()):

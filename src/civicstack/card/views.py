@@ -159,6 +159,11 @@ def _my_cards_context(request: HttpRequest, carrier_forms: dict | None = None) -
         ],  # fmt: skip
         "recent_decisions": recent_decisions,
         "senior_offer": senior_offer,
+        "card_wallets": [
+            {"card": card, "stored_value": selectors.card_balances(card)["stored_value"]}
+            for card in cards
+            if card.state == Card.State.ACTIVE
+        ],
     }
 
 
@@ -481,7 +486,9 @@ def staff_application_new(request: HttpRequest) -> HttpResponse:
 
 
 @card_desk_required
-def staff_card(request: HttpRequest, number: str) -> HttpResponse:
+def staff_card(request: HttpRequest, number: str, top_up_form=None) -> HttpResponse:
+    from .views_money import staff_money  # the wallet half of the page; imported here, it imports this module
+
     card = _staff_card_or_404(request, number)
     core_services.person_viewed(actor=request.user, person=card.person, channel="card desk")
     functions = list(selectors.functions())
@@ -493,6 +500,7 @@ def staff_card(request: HttpRequest, number: str) -> HttpResponse:
     history = object_history(card).order_by("-sequence")
     open_replacement = card.replacement_applications.filter(state__in=CardApplication.OPEN_STATES).first()
     return render(request, "card/staff_card.html", {
+        "card_money": staff_money(card, top_up_form),
         "card": card, "badge": STATE_BADGES.get(card.state, "off"),
         "enrolments": card.enrolments.select_related("function", "issuer_agency", "issuer_partner").order_by("-created_at"),
         "entitled": [row for row in entitlements if row["entitled"]],

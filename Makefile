@@ -60,6 +60,8 @@ bench: install-test
 	  else echo "PostgreSQL does not answer: bench/ledger.py skipped"; fi
 	@if [ -f bench/fines_lookup.py ]; then $(BIN)/python bench/fines_lookup.py; fi
 	$(BIN)/python bench/card_lookup.py --no-progress
+	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/card_taps.py; \
+	  else echo "PostgreSQL does not answer: bench/card_taps.py skipped"; fi
 
 # Refresh the committed OpenAPI snapshot (tests/test_openapi_snapshot.py compares against it).
 openapi: install

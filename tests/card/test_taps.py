@@ -261,3 +261,29 @@ class TestConcurrentBatches:
         assert charged <= 300 and balance(card) == 300 - charged >= 0
         assert Tap.objects.filter(status="accepted").aggregate(s=Sum("from_value"))["s"] == charged
         assert verify_ledger().ok
+
+
+@pytest.mark.usefixtures("bus_reader", "rules")
+def test_a_cobranded_card_tops_itself_up_when_a_ride_needs_it(issue_card, make_person, bank, upload_key):
+    card = issue_card(make_person(), "cobranded", partner=bank)
+    Card.objects.filter(pk=card.pk).update(issued_at=ISSUED)
+    card.refresh_from_db()
+    assert card.autoload_amount == services.AUTOLOAD_AMOUNT
+    services.wallet_top_up(actor=None, card=card, amount=10, channel="counter", idempotency_key="cb-1")
+    ride = settle(upload_key, tap(card, "cb", MORNING, fare=18))[0]
+    assert (ride.status, ride.autoloaded, ride.from_value) == ("accepted", 500, 18)
+    assert balance(card) == 10 + 500 - 18
+    services.autoload_set(actor=None, card=card, amount=0)
+    card.refresh_from_db()
+    big = settle(upload_key, tap(card, "cb2", MORNING + datetime.timedelta(days=1), fare=600))[0]
+    assert (big.status, big.reason) == ("rejected", "insufficient_funds")
+    assert verify_ledger().ok
+
+
+def test_closing_a_card_sets_its_stored_value_aside_for_a_refund(funded, card_clerk):
+    card = funded(260)
+    services.card_cancel(actor=card_clerk, card=card, reason="holder_request")
+    assert balance(card) == 0
+    assert Account.objects.get(code=services.REFUNDS_PAYABLE).balance == 260
+    assert card.person.user is None or card.person.user.notifications.exists()
+    assert verify_ledger().ok

@@ -95,6 +95,7 @@ class TapResultOut(Schema):
     rules: list[dict[str, Any]]
     flagged: bool
     duplicate: bool
+    autoloaded: int = Field(description="NT$ topped up from a co-branded card's credit line before this use")
 
 
 class TapBatchOut(Schema):
@@ -243,6 +244,22 @@ def my_card_qr(request: HttpRequest, card_no: str):
     if not card.is_usable_at(timezone.now()):
         raise InvalidInput(_("This card cannot pay."))
     return {"token": services.card_qr_token(card), "valid_seconds": 60}
+
+
+class AutoloadIn(Schema):
+    amount: Literal[0, 500, 1000] = Field(description="NT$ a top-up; 0 turns automatic top-up off")
+
+
+class AutoloadOut(Schema):
+    card_number: str
+    autoload_amount: int
+
+
+@router.put("/me/cards/{card_no}/autoload", response={200: AutoloadOut, **ERROR_RESPONSES}, auth=USER_AUTH)
+def my_autoload(request: HttpRequest, card_no: str, payload: AutoloadIn):
+    """A co-branded card's automatic top-up (自動加值) from its credit line: off, NT$500 or NT$1,000."""
+    card = services.autoload_set(actor=request.user, card=_my_card(request, card_no), amount=payload.amount)
+    return {"card_number": card.number, "autoload_amount": card.autoload_amount}
 
 
 class MerchantPayIn(Schema):

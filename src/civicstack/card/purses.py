@@ -5,6 +5,8 @@ from civicstack.payments import services as payments
 
 from .models import Card
 
+MAX_STORED_VALUE = 10_000  # NT$: the stored-value purse's ceiling, as on every e-purse in Taiwan
+
 
 def purse_code(card_no: str, unit: str) -> str:
     return f"card:{card_no}:{unit}"

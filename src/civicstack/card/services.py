@@ -54,10 +54,11 @@ from .points import (  # noqa: F401 - the bonus points services are part of this
     points_verify_receipt,
     points_verify_seals,
 )
-from .purses import card_purse, purse_code
+from .purses import MAX_STORED_VALUE, card_purse, purse_code
 
 REGISTRY_FILE = Path(__file__).with_name("registry.json")
 SOURCE_TYPE = "card.application"
+AUTOLOAD_AMOUNT = 500  # a new co-branded card tops itself up by NT$500 when a use needs it
 REPLACEMENT_FEE = 100  # NT$ for a card reported lost; a damaged card is replaced free of charge
 FEE_PAYMENT_DAYS = 14
 EINVOICE_BARCODE = re.compile(r"^/[0-9A-Z.+\-]{7}$")  # the Ministry of Finance's mobile barcode
@@ -292,6 +293,8 @@ def _new_card(application: CardApplication, actor) -> Card:
             application.kind, person, timezone.localtime(issued).date(), application.companion_for
         ),
     )  # fmt: skip
+    if card.kind == CardKind.COBRANDED:
+        card.autoload_amount = AUTOLOAD_AMOUNT
     try:
         with transaction.atomic():
             card.save(force_insert=True)
@@ -557,8 +560,9 @@ def _replacing_application(
 
 @transaction.atomic
 def card_cancel(*, actor: User | None, card: Card, reason: str, note: str = "") -> Card:
-    """Close a card for good (the holder died, moved away, asked, is no longer eligible). The stored
-    value stays in the card's purse until it is refunded (part 2: refunds on cancellation)."""
+    """Close a card for good (the holder died, moved away, asked, is no longer eligible). What is
+    left of its stored value moves to the refunds payable account, owed to the holder (or the
+    estate) and paid out at a counter; welfare and bonus points end with the card."""
     if reason not in Card.CancelReason.values:
         raise InvalidInput(f"unknown cancellation reason {reason!r}", details={"field": "reason"})
     if reason == Card.CancelReason.HOLDER_REQUEST:
@@ -572,9 +576,36 @@ def card_cancel(*, actor: User | None, card: Card, reason: str, note: str = "") 
     card.enrolments.filter(state=FunctionEnrolment.State.ACTIVE).update(
         state=FunctionEnrolment.State.REVOKED, revoked_at=timezone.now()
     )
+    refundable = _refund_on_cancel(card, actor)
     audit_record(actor=actor, action="card.card.cancelled", obj=card, reason=note,
-                 data={"from": previous, "reason": reason})  # fmt: skip
+                 data={"from": previous, "reason": reason, "refundable": refundable})  # fmt: skip
+    if refundable:
+        _notify(
+            card.person, _("Card closed: stored value to be refunded"),
+            _("Card %(number)s is closed. Its stored value of NT$%(amount)s will be refunded at any district office.")
+            % {"number": card.formatted_number, "amount": refundable},
+        )  # fmt: skip
     return card
+
+
+REFUNDS_PAYABLE = "card:refunds:payable"
+
+
+def _refund_on_cancel(card: Card, actor) -> int:
+    purse = purse_code(card.number, "TWD")
+    held = payments.accounts_available_for_update([purse]).get(purse, 0)
+    if held <= 0:
+        return 0
+    payments.account_get_or_create(code=REFUNDS_PAYABLE, name="stored value owed to holders of closed cards")
+    result = payments.transfer_create(
+        request=payments.TransferRequest(idempotency_key=f"card:{card.number}:refund", debit_account=purse,
+                                         credit_account=REFUNDS_PAYABLE, amount=held, reference=card.number,
+                                         memo=f"card closed ({card.cancel_reason}): refund owed"),
+        actor=actor,
+    )  # fmt: skip
+    if result.status == "failed":
+        raise CardStateConflict(f"could not set the refund aside: {result.error}")
+    return held
 
 
 def cards_sweep(*, today: datetime.date | None = None) -> dict:
@@ -831,7 +862,7 @@ def event_visits_record(*, actor: User | None, event: ExperienceEvent, visits: i
 
 # --- readers, rules and taps (card use) -------------------------------------------------------
 
-MAX_STORED_VALUE = 10_000  # NT$: the stored-value purse's ceiling, as on every e-purse in Taiwan
+AUTOLOAD_AMOUNTS = (0, 500, 1000)  # what a co-branded card's holder may choose for 自動加值 (0: off)
 WELFARE_ISSUED = "card:welfare:issued"
 WELFARE_LAPSED = "card:welfare:lapsed"
 
@@ -1002,3 +1033,19 @@ def welfare_points_month(*, month: datetime.date) -> dict:
                     counts[kind] += 1
                     counts[f"points_{kind}"] += request.amount
     return counts
+
+
+@transaction.atomic
+def autoload_set(*, actor: User | None, card: Card, amount: int) -> Card:
+    """The holder of a co-branded card turns automatic top-up off or chooses its amount."""
+    _require_self_or_desk(actor, card.person)
+    if card.kind != CardKind.COBRANDED:
+        raise InvalidInput(_("Only a co-branded credit card tops itself up."))
+    if amount not in AUTOLOAD_AMOUNTS:
+        raise InvalidInput(_("Choose 0 (off), 500 or 1,000."), details={"allowed": list(AUTOLOAD_AMOUNTS)})
+    card = _lock_card(card)
+    if card.autoload_amount != amount:
+        card.autoload_amount = amount
+        card.save(update_fields=["autoload_amount", "updated_at"])
+        audit_record(actor=actor, action="card.wallet.autoload_set", obj=card, data={"amount": amount})
+    return card

@@ -20,7 +20,7 @@ from civicstack.payments import services as payments
 
 from . import card_number, rules
 from .models import BenefitRule, Card, CardFunction, FunctionEnrolment, Reader, Tap
-from .purses import purse_code
+from .purses import MAX_STORED_VALUE, purse_code
 
 MAX_TAPS = 5000
 VALUE, WELFARE = "TWD", "WELFARE"
@@ -48,6 +48,7 @@ class TapResult:
     rules: list = field(default_factory=list)
     flagged: bool = False
     duplicate: bool = False
+    autoloaded: int = 0
 
 
 def operator_accounts(readers) -> dict[tuple[str, str], str]:
@@ -81,7 +82,7 @@ def active_rules() -> list[rules.Rule]:
 def _stored_result(tap: Tap, reader_code: str) -> TapResult:
     return TapResult(
         reader=reader_code, tap_id=tap.tap_id, status=tap.status, reason=tap.reason, from_value=tap.from_value,
-        from_points=tap.from_points, rules=tap.rules, flagged=tap.flagged, duplicate=True,
+        from_points=tap.from_points, rules=tap.rules, flagged=tap.flagged, duplicate=True, autoloaded=tap.autoloaded,
     )  # fmt: skip
 
 
@@ -117,8 +118,19 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
     numbers = {card_number.normalize(t.card_number) for t in taps}
     cards = {
         c.number: c
-        for c in Card.objects.filter(number__in=[n for n in numbers if card_number.is_well_formed(n)]).only(
-            "id", "number", "kind", "state", "blocked_at", "expires_on", "issued_at", "person_id"
+        for c in Card.objects.filter(number__in=[n for n in numbers if card_number.is_well_formed(n)])
+        .select_related("partner")
+        .only(
+            "id",
+            "number",
+            "kind",
+            "state",
+            "blocked_at",
+            "expires_on",
+            "issued_at",
+            "person_id",
+            "autoload_amount",
+            "partner__code",
         )
     }
     functions = {f.code: f for f in CardFunction.objects.filter(is_active=True)}
@@ -133,7 +145,17 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
             (t.reader_id, t.tap_id): t
             for t in Tap.objects.filter(
                 reader__in=list(known_readers.values()), tap_id__in={t.tap_id for t in taps}
-            ).only("reader_id", "tap_id", "status", "reason", "from_value", "from_points", "rules", "flagged")
+            ).only(
+                "reader_id",
+                "tap_id",
+                "status",
+                "reason",
+                "from_value",
+                "from_points",
+                "rules",
+                "flagged",
+                "autoloaded",
+            )
         }
         times = [t.tapped_at for t in taps] or [now]
         history: dict[tuple[int, str], list[datetime.datetime]] = defaultdict(list)
@@ -148,6 +170,7 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
 
         new_rows, seen = [], set()
         debits: dict[tuple[str, str, str], int] = defaultdict(int)  # (purse, unit, operator account) → sum
+        credits: dict[tuple[str, str], int] = defaultdict(int)  # (purse, bank account) → automatic top-ups
         order = sorted(range(len(taps)), key=lambda i: (taps[i].card_number, taps[i].tapped_at, i))
         for index in order:
             tap = taps[index]
@@ -180,10 +203,15 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
                     ),
                     rule_set,
                 )  # fmt: skip
+                autoloaded = _autoload(card, charge, available.get(value_code, 0))
+                if autoloaded:
+                    available[value_code] = available.get(value_code, 0) + autoloaded
+                    credits[(value_code, f"bank:{card.partner.code}:autoload")] += autoloaded
+                    charge.refusal = ""
                 if charge.accepted:
                     result = TapResult(
                         reader.code, tap.tap_id, "accepted", from_value=charge.from_value,
-                        from_points=charge.from_points, rules=charge.applied,
+                        from_points=charge.from_points, rules=charge.applied, autoloaded=autoloaded,
                     )  # fmt: skip
                     history[(card.pk, function.code)].append(tap.tapped_at)
                     for code, unit, amount in ((value_code, VALUE, charge.from_value),
@@ -219,14 +247,14 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
         ).hexdigest()[:32]
         for row in new_rows:
             row.batch = batch
-        _post(debits, batch)
+        _post(debits, batch, credits)
         _store(new_rows)
     return results
 
 
 TAP_COLUMNS = (
     "reader_id", "tap_id", "card_id", "card_number", "function", "tapped_at", "fare", "status", "reason",
-    "from_value", "from_points", "rules", "flagged", "batch", "received_at",
+    "from_value", "from_points", "autoloaded", "rules", "flagged", "batch", "received_at",
 )  # fmt: skip
 
 
@@ -244,7 +272,7 @@ def _store(rows: list[Tap]) -> None:
             for row in rows:
                 copy.write_row((
                     row.reader_id, row.tap_id, row.card_id, row.card_number, row.function, row.tapped_at, row.fare,
-                    row.status, row.reason, row.from_value, row.from_points, Jsonb(row.rules), row.flagged,
+                    row.status, row.reason, row.from_value, row.from_points, row.autoloaded, Jsonb(row.rules), row.flagged,
                     row.batch, row.received_at,
                 ))  # fmt: skip
 
@@ -262,10 +290,34 @@ def _valid_enrolments(cards, functions: dict[str, CardFunction], now) -> set[tup
     )  # fmt: skip
 
 
-def _post(debits: dict[tuple[str, str, str], int], batch: str) -> None:
-    if not debits:
+def _autoload(card: Card, charge: rules.Charge, available: int) -> int:
+    """Automatic top-up (自動加值) of a co-branded card short of stored value: the chosen amount as
+    many times as needed, never past the purse's ceiling. 0 when it does not apply."""
+    if charge.refusal != "insufficient_funds" or not card.autoload_amount or card.partner_id is None:
+        return 0
+    short = charge.from_value - available
+    loads = -(-short // card.autoload_amount)  # ceiling division
+    total = loads * card.autoload_amount
+    return total if available + total <= MAX_STORED_VALUE else 0
+
+
+def _post(debits: dict[tuple[str, str, str], int], batch: str, credits: dict[tuple[str, str], int]) -> None:
+    """Automatic top-ups first (from the card's bank), then the batch's charges, in one ledger batch."""
+    if not debits and not credits:
         return
+    for _purse, bank in credits:
+        payments.account_get_or_create(code=bank, name=f"{bank} (credit line)")
     requests = [
+        payments.TransferRequest(
+            idempotency_key=f"autoload:{batch}:{purse}",
+            debit_account=bank,
+            credit_account=purse,
+            amount=amount,
+            reference=batch,
+            memo=f"automatic top-up, batch {batch}",
+        )  # fmt: skip
+        for (purse, bank), amount in sorted(credits.items())
+    ] + [
         payments.TransferRequest(
             idempotency_key=f"taps:{batch}:{purse}:{operator}",
             debit_account=purse,

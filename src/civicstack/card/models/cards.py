@@ -141,6 +141,9 @@ class Card(models.Model):
         "card.ExperienceEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="cards"
     )
     einvoice_carrier = models.CharField(_("e-invoice mobile barcode"), max_length=8, blank=True)
+    # Co-branded credit cards top themselves up from the credit line (自動加值) when a use would
+    # exceed the stored value: by this amount, as often as needed up to the purse's ceiling.
+    autoload_amount = models.PositiveIntegerField(_("automatic top-up (NT$, 0: off)"), default=0)
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
     expires_on = models.DateField(_("valid until"))
     # When the card stopped being usable (lost, damaged, replaced, cancelled): readers refuse any

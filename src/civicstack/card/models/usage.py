@@ -115,6 +115,7 @@ class Tap(models.Model):
     reason = models.CharField(_("reason"), max_length=30, blank=True)
     from_value = models.PositiveIntegerField(_("paid from stored value (NT$)"), default=0)
     from_points = models.PositiveIntegerField(_("paid with welfare points"), default=0)
+    autoloaded = models.PositiveIntegerField(_("automatic top-up before this use (NT$)"), default=0)
     rules = models.JSONField(_("rules applied"), default=list, blank=True)
     # A use of a card after it was reported lost: refused, and shown to staff as a possible misuse.
     flagged = models.BooleanField(_("flagged"), default=False)

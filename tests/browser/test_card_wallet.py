@@ -144,7 +144,7 @@ def test_clerk_tops_up_a_bus_ride_is_charged_the_holder_sees_it(browser, live_de
     assert nt(page.locator("#balance-stored-value").inner_text()) == before + 500 - 18
     rides = page.locator("#uses tbody tr[data-status=accepted]")
     assert rides.count() == 2
-    assert "公車買一送一: 18 → 0" in rides.nth(0).inner_text()
+    assert "公車買一送一：18 → 0" in rides.nth(0).inner_text()
     assert "NT$18" in rides.nth(1).inner_text() and "bus-5021-a" in rides.nth(1).inner_text()
     statement = page.locator("#statement tbody").inner_text()
     assert "+NT$500" in statement and "−NT$18" in statement

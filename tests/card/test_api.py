@@ -237,7 +237,12 @@ def test_apply_online_with_a_photo(client, citizen, photo, token_for):
 )
 def test_a_bad_photo_is_a_clear_400(client, citizen, token_for, data, message_part):
     files = {"photo": upload(data)} if data else {}
-    response = client.post(f"{BASE}/me/applications", {"kind": "general", **files}, **token_for(citizen[0]))
+    response = client.post(
+        f"{BASE}/me/applications",
+        {"kind": "general", **files},
+        **token_for(citizen[0]),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
 
     assert response.status_code == 400
     error = response.json()["error"]

@@ -92,7 +92,7 @@ def test_the_wallet_shows_balances_statement_uses_with_rules_and_points(
     )
     uses = page.split('id="uses"')[1].split('id="points"')[0]
     assert uses.count('data-status="accepted"') == 2
-    assert "買一送一: 18 → 0" in uses and "bus-77" in uses and "桃園 — 中壢 1 路" in uses
+    assert "買一送一：18 → 0" in uses and "bus-77" in uses and "桃園 — 中壢 1 路" in uses
     assert f'href="/card/points/{entry.pk}/receipt.json"' in page
     assert "civicstack card points-verify --receipt FILE" in page and 'href="/card/points/roots/"' in page
 
@@ -301,10 +301,10 @@ def test_the_preview_shows_what_a_tap_would_cost(client_for, holder_card, bus, c
     assert 'id="preview-result"' in refused and str(views_money.REFUSALS["insufficient_funds"]) in refused
     services.wallet_top_up(actor=card_clerk, card=card, amount=100, channel="counter", idempotency_key="pv")
     first = desk.get("/card/staff/rules/", query).content.decode()
-    assert "NT$18 (0 " in first
+    assert "NT$18（0 " in first
     ride(bus, card, "pv-1", timezone.now() - datetime.timedelta(minutes=10))
     second = desk.get("/card/staff/rules/", query).content.decode()
-    assert "NT$0 (0 " in second and "買一送一: 18 → 0" in second
+    assert "NT$0（0 " in second and "買一送一：18 → 0" in second
     unknown = desk.get(
         "/card/staff/rules/", dict(query, **{"preview-card": "0000000000000000"})
     ).content.decode()

@@ -149,6 +149,7 @@ def test_clerk_tops_up_a_bus_ride_is_charged_the_holder_sees_it(browser, live_de
     statement = page.locator("#statement tbody").inner_text()
     assert "+NT$500" in statement and "−NT$18" in statement
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    if os.environ.get("CIVICSTACK_SCREENSHOTS"):  # refresh docs/screenshots on request only
+        page.screenshot(path=SCREENSHOT, full_page=True)
     assert violations == []
     holder.close()

@@ -1362,3 +1362,4 @@ def event_visits(request: HttpRequest, event_id: int, payload: VisitsIn):
 from .api_money import router as money_router  # noqa: E402 - after this router exists
 
 router.add_router("", money_router)
+router.add_router("", "civicstack.card.api_nearby.router")  # parking, charging stations, hospitals

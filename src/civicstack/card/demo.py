@@ -1165,9 +1165,10 @@ def generate(*, scale: str, seed: int = 2019, progress_factory=None, fraction: f
         counts = generate_cards(spec=spec, seed=seed)
         queue = _small_queue(seed)
         queue["citizen_functions"] = _demo_citizen_functions()
-    from . import demo_usage
+    from . import demo_usage, nearby
 
     counts.update(demo_usage.generate(scale=scale, seed=seed))
+    counts.update(nearby.generate(scale=scale, seed=seed))
     audit_record(actor=None, action="card.demo_generated", object_type="card.card",
                  data={"scale": scale, "fraction": fraction, "as_of": spec.as_of.isoformat(), **counts})  # fmt: skip
     return {"cards_created": counts["cards"], "cards_total": Card.objects.count(),

@@ -22,6 +22,7 @@ from civicstack.payments.models import PaymentOrder
 
 from . import card_number, eligibility, photos, points, rules, selectors
 from .errors import ApplicationStateConflict, CardStateConflict, InvalidPhoto, NotEligible
+from .hospital import hospital_appointment_book, hospital_appointment_cancel  # noqa: F401 - service API
 from .merchants import (  # noqa: F401 - the merchant services are part of this module's service API
     card_qr_token,
     charge_card_qr,
@@ -44,6 +45,7 @@ from .models import (
     Reader,
 )  # fmt: skip
 from .models.kinds import CardKind, Channel
+from .nearby import nearby_load  # noqa: F401 - part of this module's service API
 from .points import (  # noqa: F401 - the bonus points services are part of this module's service API
     points_earn,
     points_earn_for_day,

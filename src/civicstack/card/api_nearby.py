@@ -211,8 +211,11 @@ def my_appointment_book(request: HttpRequest, payload: AppointmentIn):
 )
 @paginate(Pagination)
 def my_appointments(request: HttpRequest):
-    """One's own appointments, latest session first, cancelled ones included."""
-    _user, person = _me(request)
+    """One's own appointments, latest session first, cancelled ones included (none for a login
+    with no resident record, like a staff-only account)."""
+    person = person_of_user(require_user(request))
+    if person is None:
+        return []
     names = _hospital_names()
     return [_appointment_out(a, names) for a in hospital.appointments_of(person)[:500]]
 

@@ -75,9 +75,13 @@ def test_the_wallet_shows_balances_statement_uses_with_rules_and_points(
 ):
     user, card = holder_card
     services.wallet_top_up(actor=card_clerk, card=card, amount=200, channel="counter", idempotency_key="w-1")
-    now = timezone.now()
-    assert ride(bus, card, "r1", now - datetime.timedelta(hours=2)).from_value == 18
-    assert ride(bus, card, "r2", now - datetime.timedelta(hours=1)).from_value == 0
+    noon_yesterday = timezone.localtime().replace(
+        hour=12, minute=0, second=0, microsecond=0
+    ) - datetime.timedelta(days=1)
+    assert (
+        ride(bus, card, "r1", noon_yesterday).from_value == 18
+    )  # the same local day, whatever the clock says
+    assert ride(bus, card, "r2", noon_yesterday + datetime.timedelta(hours=1)).from_value == 0
     entry = services.points_earn(card=card, points=30, reason="運動中心 2 次", key="wallet-points")
 
     response = client_for(user).get(f"/card/{card.number}/wallet/")
@@ -302,7 +306,9 @@ def test_the_preview_shows_what_a_tap_would_cost(client_for, holder_card, bus, c
     services.wallet_top_up(actor=card_clerk, card=card, amount=100, channel="counter", idempotency_key="pv")
     first = desk.get("/card/staff/rules/", query).content.decode()
     assert "NT$18（0 " in first
-    ride(bus, card, "pv-1", timezone.now() - datetime.timedelta(minutes=10))
+    now = timezone.localtime()
+    today_start = now.replace(hour=0, minute=0, second=1, microsecond=0)
+    ride(bus, card, "pv-1", max(now - datetime.timedelta(minutes=10), today_start))  # today, for the preview
     second = desk.get("/card/staff/rules/", query).content.decode()
     assert "NT$0（0 " in second and "買一送一：18 → 0" in second
     unknown = desk.get(

@@ -768,7 +768,7 @@ def _moment(seconds: int, tz) -> datetime.datetime:
 
 CARD_FIELDS = ["id", "number", "kind", "person_id", "state", "district_id", "channel", "companion_for_id",
                "partner_id", "replaces_id", "application_id", "event_id", "einvoice_carrier", "issued_at",
-               "expires_on", "blocked_at", "cancel_reason", "updated_at"]  # fmt: skip
+               "expires_on", "blocked_at", "cancel_reason", "updated_at", "autoload_amount"]  # fmt: skip
 APPLICATION_FIELDS = ["id", "number", "person_id", "kind", "reason", "channel", "state", "photo", "companion_for_id",
                       "partner_id", "mobile_number", "replaces_id", "event_id", "receiving_agency_id",
                       "fee_order_id", "submitted_by_id", "reviewed_by_id", "reviewed_at", "decision_note",
@@ -824,6 +824,7 @@ def write_cards(ctx: Context, events: list[ExperienceEvent], progress=None) -> d
                 plan.partner[index] or None, replaces, application_id, event_id, carrier, issued,
                 datetime.date.fromordinal(plan.expires[index]), blocked,
                 Card.CancelReason.HOLDER_REQUEST if state == S_CANCELLED else "", blocked or issued,
+                services.AUTOLOAD_AMOUNT if KINDS[kind] == CardKind.COBRANDED else 0,
             ))  # fmt: skip
         counts["applications"] += _insert(CardApplication, APPLICATION_FIELDS, applications)
         counts["cards"] += _insert(Card, CARD_FIELDS, cards)

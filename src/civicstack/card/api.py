@@ -38,6 +38,7 @@ from civicstack.core.models import Agency, ApiKey, District, Person, User
 from civicstack.core.selectors import object_history
 
 from . import eligibility, photos, selectors, services
+from .api_money import require_card_desk
 from .errors import ApplicationStateConflict, CardStateConflict, InvalidPhoto
 from .models import (
     Card,
@@ -104,13 +105,6 @@ def _history(obj) -> list[dict]:
     ]
 
 
-def _require_desk(request: HttpRequest) -> User:
-    require_staff(request)
-    if not selectors.is_card_desk(request.user):
-        raise PermissionDenied(_("Card desk staff only."))
-    return request.user
-
-
 def _my_person(user: User) -> Person:
     person = core_selectors.person_of_user(user)
     if person is None:
@@ -120,11 +114,7 @@ def _my_person(user: User) -> Person:
 
 def _my_card(request: HttpRequest, card_no: str) -> Card:
     """The logged-in citizen's own card; someone else's looks exactly like no card."""
-    user = require_user(request)
-    card = selectors.card_by_number(card_no)
-    if card is None or card.person.user_id is None or card.person.user_id != user.pk:
-        raise NotFound(CARD_NOT_FOUND)
-    return card
+    return selectors.access_own_card(require_user(request), card_no)
 
 
 def _person_by_identifier(raw: str, *, field: str) -> Person | None:
@@ -784,7 +774,7 @@ def _staff_application_detail(application: CardApplication) -> dict:
 
 
 def _desk_application(request: HttpRequest, number: str) -> CardApplication:
-    application = selectors.access_application_by_number(_require_desk(request), number)
+    application = selectors.access_application_by_number(require_card_desk(request), number)
     return _reload(application)
 
 
@@ -807,7 +797,7 @@ class StaffApplicationPage(Pagination):
 def application_list(request: HttpRequest, filters: Query[ApplicationFilter]):
     """Card desk: applications of the people they serve, newest first; ``state=submitted`` is the
     review queue, oldest first."""
-    user = _require_desk(request)
+    user = require_card_desk(request)
     applications = selectors.applications_visible_to(user).select_related(
         "companion_for", "card", "submitted_by", "reviewed_by"
     )
@@ -840,7 +830,7 @@ def application_enter(
 ):
     """Card desk: enter an application taken at a counter or an experience event (multipart form,
     photo as for online applications). The applicant must be someone the clerk may look up."""
-    user = _require_desk(request)
+    user = require_card_desk(request)
     person = _person_by_identifier(payload.identifier, field="identifier")
     if person is None or not core_selectors.people_visible_to(user).filter(pk=person.pk).exists():
         raise NotFound(_("No resident with that ID number in your area."))
@@ -991,7 +981,7 @@ def _staff_card_out(card: Card) -> dict:
 
 
 def _desk_card(request: HttpRequest, card_no: str) -> Card:
-    return selectors.access_card(_require_desk(request), card_no)
+    return selectors.access_card(require_card_desk(request), card_no)
 
 
 @router.get("/cards/{card_no}", response={200: StaffCardOut, **ERROR_RESPONSES}, auth=USER_AUTH)
@@ -1104,7 +1094,7 @@ def _twelve_months_back(today: datetime.date) -> datetime.date:
 @router.get("/statistics", response={200: CardStatisticsOut, **ERROR_RESPONSES}, auth=USER_AUTH)
 def statistics(request: HttpRequest):
     """Card desk: active cards by type and district, and new cards per month over the last year."""
-    _require_desk(request)
+    require_card_desk(request)
     since = _twelve_months_back(timezone.localdate())
     table = selectors.statistics_by_kind_and_district()
     return {**table, "since": since, "months": selectors.statistics_by_month(since=since)}

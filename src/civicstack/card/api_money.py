@@ -50,7 +50,8 @@ def _idempotency_key(request: HttpRequest) -> str:
     return key
 
 
-def _desk(request: HttpRequest) -> User:
+def require_card_desk(request: HttpRequest) -> User:
+    """Card desk staff (shared with api.py's endpoints)."""
     require_staff(request)
     if not selectors.is_card_desk(request.user):
         raise PermissionDenied(_("Card desk staff only."))
@@ -58,11 +59,7 @@ def _desk(request: HttpRequest) -> User:
 
 
 def _my_card(request: HttpRequest, card_no: str):
-    user = require_user(request)
-    card = selectors.card_by_number(card_no)
-    if card is None or card.person.user_id != user.pk:
-        raise NotFound("no such card")
-    return card
+    return selectors.access_own_card(require_user(request), card_no)
 
 
 # --- readers' tap batches ---------------------------------------------------------------------
@@ -415,7 +412,7 @@ class TopUpOut(Schema):
 @router.post("/cards/{card_no}/top-up", response={200: TopUpOut, **ERROR_RESPONSES}, auth=USER_AUTH)
 def card_top_up(request: HttpRequest, card_no: str, payload: TopUpIn):
     """Cash or card received at a counter: credit the stored value (at most NT$10,000 held)."""
-    user = _desk(request)
+    user = require_card_desk(request)
     card = selectors.access_card(user, card_no)
     balance = services.wallet_top_up(actor=user, card=card, amount=payload.amount, channel=payload.channel,
                                      idempotency_key=_idempotency_key(request))  # fmt: skip
@@ -430,7 +427,7 @@ Unit = Literal["TWD", "WELFARE", "POINT"]
 )
 def card_ledger(request: HttpRequest, card_no: str, unit: Unit = "TWD"):
     """Any card's purse movements with the reason for each entry (desk staff)."""
-    card = selectors.access_card(_desk(request), card_no)
+    card = selectors.access_card(require_card_desk(request), card_no)
     return selectors.card_statement(card, unit=unit, limit=200)
 
 
@@ -463,7 +460,7 @@ def _reader_out(r) -> dict:
 @paginate(Pagination)
 def readers_list(request: HttpRequest):
     """Card desk: the registered readers and their operators."""
-    _desk(request)
+    require_card_desk(request)
     return [_reader_out(r) for r in selectors.readers()]
 
 
@@ -472,7 +469,7 @@ def readers_register(request: HttpRequest, payload: ReaderIn):
     """Card desk: register (or change) a reader, bound to its operator's upload key."""
     from civicstack.core.models import Agency, ApiKey
 
-    user = _desk(request)
+    user = require_card_desk(request)
     key = ApiKey.objects.filter(prefix=payload.api_key_prefix).first()
     if key is None:
         raise InvalidInput(_("No API key has that prefix."), details={"field": "api_key_prefix"})
@@ -524,14 +521,14 @@ def _rule_out(r) -> dict:
 @router.get("/rules", response={200: list[RuleOut], **ERROR_RESPONSES}, auth=USER_AUTH)
 def rules_list(request: HttpRequest):
     """Card desk: every benefit rule, in force or not."""
-    _desk(request)
+    require_card_desk(request)
     return [_rule_out(r) for r in selectors.benefit_rules()]
 
 
 @router.post("/rules", response={200: RuleOut, **ERROR_RESPONSES}, auth=USER_AUTH)
 def rules_save(request: HttpRequest, payload: RuleIn):
     """Add or change a benefit rule; takes effect on its date with no code change."""
-    user = _desk(request)
+    user = require_card_desk(request)
     function = CardFunction.objects.filter(code=payload.function).first()
     if function is None:
         raise InvalidInput(_("Unknown function."), details={"field": "function"})
@@ -561,7 +558,7 @@ class PreviewOut(Schema):
 @router.post("/rules/preview", response={200: PreviewOut, **ERROR_RESPONSES}, auth=USER_AUTH)
 def rules_preview(request: HttpRequest, payload: PreviewIn):
     """What this tap would cost this card now, by the rules in force; nothing is charged."""
-    card = selectors.access_card(_desk(request), payload.card_number)
+    card = selectors.access_card(require_card_desk(request), payload.card_number)
     charge = settlement.price_preview(card=card, function=payload.function, fare=payload.fare, at=payload.at)
     return {"fare": charge.fare, "due": charge.due, "from_points": charge.from_points,
             "from_value": charge.from_value, "rules": charge.applied, "refusal": charge.refusal}  # fmt: skip
@@ -571,4 +568,4 @@ def rules_preview(request: HttpRequest, payload: PreviewIn):
 @paginate(Pagination)
 def flagged_uses(request: HttpRequest):
     """Uses of cards after they were reported lost: possible misuse to follow up."""
-    return [_use_out(t) for t in selectors.flagged_uses(_desk(request))]
+    return [_use_out(t) for t in selectors.flagged_uses(require_card_desk(request))]

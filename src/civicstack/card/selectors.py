@@ -92,14 +92,23 @@ def card_by_number(number: str) -> Card | None:
     return Card.objects.select_related("person", "partner").filter(number=number).first()
 
 
+def _holds(user: User, card: Card | None) -> bool:
+    return card is not None and card.person.user_id is not None and card.person.user_id == user.pk
+
+
+def access_own_card(user: User, number: str) -> Card:
+    """The holder's own card; someone else's looks exactly like no card (NotFound either way)."""
+    card = card_by_number(number)
+    if not _holds(user, card):
+        raise NotFound("no such card")
+    return card
+
+
 def access_card(user: User, number: str) -> Card:
     """The card for its holder or for card desk staff who reach the holder; NotFound otherwise."""
     card = card_by_number(number)
-    if card is not None:
-        if card.person.user_id is not None and card.person.user_id == user.pk:
-            return card
-        if cards_visible_to(user).filter(pk=card.pk).exists():
-            return card
+    if card is not None and (_holds(user, card) or cards_visible_to(user).filter(pk=card.pk).exists()):
+        return card
     raise NotFound("no such card")
 
 

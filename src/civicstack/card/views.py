@@ -173,10 +173,10 @@ def my_cards(request: HttpRequest) -> HttpResponse:
 
 
 def _my_card_or_404(request: HttpRequest, number: str) -> Card:
-    card = selectors.my_cards(request.user).filter(number=card_number.normalize(number)).first()
-    if card is None:
-        raise Http404(_("No such card."))
-    return card
+    try:
+        return selectors.access_own_card(request.user, number)
+    except NotFound as exc:
+        raise Http404(_("No such card.")) from exc
 
 
 @login_required

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "civicstack.payments",
     "civicstack.fines",
     "civicstack.card",
+    "civicstack.eservices",
+    "civicstack.opendata",
 ]
 
 MIDDLEWARE = [

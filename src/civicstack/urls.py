@@ -5,6 +5,7 @@ from civicstack.core.admin import console
 from civicstack.core.views import healthz
 
 urlpatterns = [
+    path("", include("civicstack.opendata.urls_root")),
     path("api/", api.urls),
     path("staff/", console.urls),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("payments/", include("civicstack.payments.urls")),
     path("fines/", include("civicstack.fines.urls")),
     path("card/", include("civicstack.card.urls")),
+    path("eservices/", include("civicstack.eservices.urls")),
+    path("opendata/", include("civicstack.opendata.urls")),
     path("", include("civicstack.core.urls")),
 ]
 

@@ -128,7 +128,10 @@ def validate_params(kind: str, params: dict) -> dict:
 def service_day_start(at: datetime.datetime, day_starts_at: str) -> datetime.datetime:
     """The start of the service day containing ``at`` in local time (a 04:00 start puts a
     00:30 ride on the previous day's ticket)."""
-    local = timezone.localtime(at)
+    return _day_start(timezone.localtime(at), day_starts_at)
+
+
+def _day_start(local: datetime.datetime, day_starts_at: str) -> datetime.datetime:
     start_time = datetime.time.fromisoformat(day_starts_at)
     start = local.replace(hour=start_time.hour, minute=start_time.minute, second=0, microsecond=0)
     if local < start:
@@ -136,8 +139,11 @@ def service_day_start(at: datetime.datetime, day_starts_at: str) -> datetime.dat
     return start
 
 
-def price(use: Use, rules: list[Rule]) -> Charge:
-    day = timezone.localtime(use.at).date()
+def price(use: Use, rules: list[Rule], tz: datetime.tzinfo | None = None) -> Charge:
+    """What a use costs and from where. ``tz``: the local time zone, when the caller prices many
+    uses (looking it up costs more than the pricing)."""
+    local = timezone.localtime(use.at, tz or timezone.get_current_timezone())
+    day = local.date()
     active = sorted(
         (
             r
@@ -150,7 +156,7 @@ def price(use: Use, rules: list[Rule]) -> Charge:
     for rule in active:
         before = charge.due
         if rule.kind == "nth_use_free":
-            start = service_day_start(use.at, rule.params.get("day_starts_at", "00:00"))
+            start = _day_start(local, rule.params.get("day_starts_at", "00:00"))
             earlier = sum(1 for t in use.earlier_uses if start <= t < use.at)
             if (earlier + 1) % rule.params.get("every", 2) == 0:
                 charge.due = 0

@@ -86,7 +86,7 @@ def accounts_available_for_update(codes: set[str] | list[str]) -> dict[str, int]
     available = F("credits_posted") - F("debits_posted") - F("debits_pending")
     rows = (
         Account.objects.select_for_update()
-        .filter(code__in=list(codes))
+        .filter(code__any_of=list(codes))
         .order_by("id")  # the same order as every other locker: no deadlocks
         .values_list("code", available)
     )

@@ -185,13 +185,19 @@ class Card(models.Model):
     def formatted_number(self) -> str:
         return " ".join(self.number[i : i + 4] for i in range(0, len(self.number), 4))
 
-    def is_usable_at(self, moment) -> bool:
+    def is_usable_at(self, moment, tz=None) -> bool:
         """Was the card good for a use at ``moment``? From its issue until it was blocked (lost,
         replaced, cancelled, expired: ``blocked_at`` is set on each), and not past its date. A use an
         offline reader recorded before the card was reported lost is good; one after it never is.
         A card reported damaged still works until its replacement is issued."""
-        if moment < self.issued_at or timezone.localtime(moment).date() > self.expires_on:
-            return False
-        if self.blocked_at is not None:
-            return moment < self.blocked_at
-        return self.state in (self.State.ACTIVE, self.State.DAMAGED)
+        return card_usable_at(self, moment, tz)
+
+
+def card_usable_at(card, moment, tz=None) -> bool:
+    """``Card.is_usable_at`` for anything with the card's ``issued_at``, ``expires_on``,
+    ``blocked_at`` and ``state`` (the tap batch path reads cards as plain rows)."""
+    if moment < card.issued_at or timezone.localtime(moment, tz).date() > card.expires_on:
+        return False
+    if card.blocked_at is not None:
+        return moment < card.blocked_at
+    return card.state in (Card.State.ACTIVE, Card.State.DAMAGED)

@@ -1,3 +1,5 @@
+from civicstack.core import lookups  # noqa: F401 - registers field__any_of
+
 from .agencies import Agency, AgencyContact
 from .audit import AuditChainHead, AuditEvent
 from .credentials import ApiKey, ApiToken

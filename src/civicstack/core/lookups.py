@@ -1,0 +1,35 @@
+"""``field__any_of=[...]``: membership in a long list of values, sent to PostgreSQL as one array
+parameter (``field = ANY(%s)``) instead of ``IN (%s, %s, …)`` with one placeholder per value.
+
+Batch paths (5,000 card taps, 8,000 ledger transfers) look up thousands of keys at once; with
+``__in`` psycopg rebuilds a query of thousands of placeholders on every call (too long for its
+query cache) and Django compiles each value separately, which cost a quarter of the tap
+settlement time. Other databases get the plain ``IN`` list."""
+
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Field, ForeignObject, Lookup
+
+
+class AnyOf(Lookup):
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def _values(self, connection) -> list:
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(value, connection, prepared=False) for value in self.rhs]
+        if not values:
+            raise EmptyResultSet
+        return values
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = self._values(connection)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, self._values(connection))
+
+
+Field.register_lookup(AnyOf)
+ForeignObject.register_lookup(AnyOf)  # relations keep lookups of their own

@@ -1,0 +1,37 @@
+"""``field__any_of``: the same rows as ``__in`` on every database (one array parameter on
+PostgreSQL, an IN list elsewhere)."""
+
+import pytest
+from django.db import connection
+from django.db.models import Q
+
+from civicstack.core.models import District, Village
+
+pytestmark = pytest.mark.django_db
+
+
+def test_any_of_finds_the_same_rows_as_in():
+    codes = list(District.objects.order_by("code").values_list("code", flat=True)[:3]) + ["no-such-code"]
+    expected = set(District.objects.filter(code__in=codes).values_list("pk", flat=True))
+    assert len(expected) == 3
+    assert set(District.objects.filter(code__any_of=codes).values_list("pk", flat=True)) == expected
+
+
+def test_any_of_on_a_relation_takes_ids():
+    district = District.objects.filter(villages__isnull=False).first()
+    villages = Village.objects.filter(district_id__any_of=[district.pk])
+    assert villages.count() == Village.objects.filter(district=district).count() > 0
+
+
+def test_an_empty_list_matches_nothing_and_leaves_an_or_intact():
+    assert not District.objects.filter(code__any_of=[]).exists()
+    first = District.objects.order_by("pk").first()
+    assert list(District.objects.filter(Q(code__any_of=[]) | Q(pk=first.pk))) == [first]
+
+
+def test_postgresql_gets_one_array_parameter():
+    query = str(District.objects.filter(code__any_of=["a", "b", "c"]).query)
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in query
+    else:
+        assert " IN (" in query

@@ -88,3 +88,28 @@ def test_the_reports_figures_are_expressible(card_agency):
         )
     assert selectors.events_report()["totals"]["visits"] == 24_097
     assert selectors.events_report()["count"] == 17
+
+
+def test_a_refusal_on_the_staff_console_is_a_message_not_a_server_error(
+    card_agency, card_clerk, client_for, monkeypatch
+):
+    """Any service refusal (here a conflict the form cannot foresee) is shown on the console page;
+    the admin's transaction is rolled back."""
+    from civicstack.card.models import ExperienceEvent
+    from civicstack.core.errors import Conflict
+
+    def refuse(**data):
+        ExperienceEvent.objects.create(**{k: v for k, v in data.items() if k != "actor"})
+        raise Conflict("Another event already uses this venue on those days.")
+
+    monkeypatch.setattr(services, "event_create", refuse)
+    response = client_for(card_clerk).post(
+        "/staff/card/experienceevent/add/",
+        {"title": "市民卡體驗", "venue": "中壢區公所", "district": District.objects.first().pk, "address": "",
+         "starts_on": "2019-03-01", "ends_on": "2019-03-02", "organiser": card_agency.pk, "capacity": "",
+         "description": ""},
+        follow=True,
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "Another event already uses this venue on those days." in response.content.decode()
+    assert not ExperienceEvent.objects.filter(title="市民卡體驗").exists()

@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 
 from civicstack.core import selectors as core_selectors
 from civicstack.core.admin import ScopedAdmin, console
-from civicstack.core.errors import ServiceError
 
 from . import selectors, services
 from .models import Card, CardApplication, CardFunction, CardPartner, ExperienceEvent
@@ -110,15 +109,12 @@ class CardPartnerAdmin(ScopedAdmin):
         return selectors.is_card_desk(request.user)
 
     def save_model(self, request, obj, form, change):
-        try:
-            obj.pk = services.partner_create(
-                actor=request.user,
-                code=obj.code,
-                name=form.cleaned_data["name"],
-                kind=form.cleaned_data["kind"],
-            ).pk
-        except ServiceError as exc:
-            raise ValidationError(exc.message) from exc
+        obj.pk = services.partner_create(
+            actor=request.user,
+            code=obj.code,
+            name=form.cleaned_data["name"],
+            kind=form.cleaned_data["kind"],
+        ).pk
 
 
 class ExperienceEventForm(forms.ModelForm):
@@ -163,14 +159,11 @@ class ExperienceEventAdmin(ScopedAdmin):
         if change:
             return
         data = form.cleaned_data
-        try:
-            obj.pk = services.event_create(
-                actor=request.user, title=data["title"], venue=data["venue"], district=data["district"],
-                starts_on=data["starts_on"], ends_on=data["ends_on"], organiser=data["organiser"],
-                address=data["address"], capacity=data["capacity"], description=data["description"],
-            ).pk  # fmt: skip
-        except ServiceError as exc:
-            raise ValidationError(exc.message) from exc
+        obj.pk = services.event_create(
+            actor=request.user, title=data["title"], venue=data["venue"], district=data["district"],
+            starts_on=data["starts_on"], ends_on=data["ends_on"], organiser=data["organiser"],
+            address=data["address"], capacity=data["capacity"], description=data["description"],
+        ).pk  # fmt: skip
 
     @admin.display(description=_("Card desk page"))
     def desk_link(self, obj):

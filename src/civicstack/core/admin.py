@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -83,6 +83,25 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    # Saves, deletions and actions go through services, which refuse with a ServiceError (a
+    # broken rule, a conflict). The admin's own transaction is rolled back by then; the refusal is
+    # shown on the page it came from instead of as a server error.
+    def changeform_view(self, request, *args, **kwargs):
+        return self._refusals_as_messages(request, super().changeform_view, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        return self._refusals_as_messages(request, super().changelist_view, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        return self._refusals_as_messages(request, super().delete_view, *args, **kwargs)
+
+    def _refusals_as_messages(self, request, view, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ServiceError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 def _is_city_admin(request) -> bool:

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 
 from civicstack.core import selectors as core_selectors
 from civicstack.core.admin import ScopedAdmin, console
-from civicstack.core.errors import ServiceError
 
 from . import services
 from .models import BusinessItem, FineCase
@@ -62,15 +61,12 @@ class BusinessItemAdmin(ScopedByAgency):
             for name in form.changed_data
             if name in services.ITEM_EDITABLE_FIELDS
         }
-        try:
-            if change:
-                services.item_update(actor=request.user, item=obj, **data)
-            else:
-                obj.pk = services.item_create(
-                    actor=request.user, **{k: form.cleaned_data[k] for k in BusinessItemForm.Meta.fields}
-                ).pk
-        except ServiceError as exc:
-            raise ValidationError(exc.message) from exc
+        if change:
+            services.item_update(actor=request.user, item=obj, **data)
+        else:
+            obj.pk = services.item_create(
+                actor=request.user, **{k: form.cleaned_data[k] for k in BusinessItemForm.Meta.fields}
+            ).pk
 
 
 @admin.register(FineCase, site=console)

@@ -8,7 +8,7 @@ import pytest
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from civicstack.card import demo, selectors
+from civicstack.card import demo, selectors, services
 from civicstack.card.eligibility import age_on, current_enrolments
 from civicstack.card.models import Card, CardApplication, ExperienceEvent, FunctionEnrolment
 from civicstack.card.models.kinds import PRIMARY_KINDS, CardKind
@@ -205,3 +205,13 @@ def test_the_seed_path_scaled_down_keeps_the_mix_and_the_event_totals(db):
     assert (
         Person.objects.filter(Q(disability_needs_companion=True)).count() >= demo.mix_for(0.001)["companion"]
     )
+
+
+def test_the_demo_points_log_has_sealed_days_with_verifiable_receipts(small_demo):
+    from civicstack.card.models import PointsEntry, PointsSeal
+
+    assert small_demo["points_days_sealed"] >= 1
+    seal = PointsSeal.objects.order_by("day").first()
+    entry = PointsEntry.objects.filter(day=seal.day).first()
+    ok, _why = services.points_verify_receipt(services.points_receipt(entry), published_root=seal.root)
+    assert ok

@@ -146,3 +146,18 @@ def test_a_replacement_carries_points_in_the_log(card):
     assert points_of(new) == 40 and points_of(card) == 0
     kinds = list(PointsEntry.objects.order_by("id").values_list("kind", "delta"))
     assert kinds == [("earn", 40), ("carry_out", -40), ("carry_in", 40)]
+
+
+def test_an_entry_recorded_earlier_is_sealed_under_its_day_but_never_under_a_sealed_one(card):
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    at = timezone.make_aware(datetime.datetime.combine(yesterday, datetime.time(2)))
+    entry = services.points_earn(card=card, points=5, reason="補登", key="k-backfill", recorded_at=at)
+    assert entry.day == yesterday
+    (seal,) = services.points_seal_days()
+    assert seal.day == yesterday and seal.size == 1
+    with pytest.raises(InvalidInput, match="sealed"):
+        services.points_earn(card=card, points=5, reason="補登", key="k-late", recorded_at=at)
+    with pytest.raises(InvalidInput, match="future"):
+        services.points_earn(card=card, points=5, reason="預登", key="k-future",
+                             recorded_at=timezone.now() + datetime.timedelta(hours=1))  # fmt: skip
+    assert points_of(card) == 5

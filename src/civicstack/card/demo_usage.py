@@ -148,9 +148,15 @@ def _citizen_week(readers: dict) -> dict:
         services.pay_by_merchant_qr(
             actor=user, card=card, merchant_code=shop.code, amount=120, key="demo-lunch"
         )
-    for day in range(6, 0, -1):
-        services.points_earn_for_day(day=timezone.localdate() - datetime.timedelta(days=day))
-    services.points_earn(card=card, points=20, reason="市民卡體驗活動參加獎勵", key="demo-citizen-event")
+    for day in range(6, 0, -1):  # each night's run as it happened, so the past days can be sealed
+        used_on = timezone.localdate() - datetime.timedelta(days=day)
+        services.points_earn_for_day(day=used_on, recorded_at=min(
+            timezone.now(), timezone.make_aware(datetime.datetime.combine(used_on, datetime.time(2, 0)))
+            + datetime.timedelta(days=1),
+        ))  # fmt: skip
+    event_day = timezone.localdate() - datetime.timedelta(days=3)  # a card experience event three days ago
+    services.points_earn(card=card, points=20, reason="市民卡體驗活動參加獎勵", key="demo-citizen-event",
+                         recorded_at=timezone.make_aware(datetime.datetime.combine(event_day, datetime.time(15))))  # fmt: skip
     return {"citizen_taps": len(bus_taps) + len(metro_taps)}
 
 

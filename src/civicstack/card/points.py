@@ -41,12 +41,21 @@ def _account(code: str, name: str) -> str:
 
 
 def _move(
-    *, card: Card, kind: str, delta: int, reason: str, key: str, actor=None, counter: str
+    *, card: Card, kind: str, delta: int, reason: str, key: str, actor=None, counter: str, recorded_at=None
 ) -> PointsEntry:
-    """One entry and its ledger transfer in one transaction; a retried key returns the first entry."""
+    """One entry and its ledger transfer in one transaction; a retried key returns the first entry.
+    ``recorded_at``: an earlier time to record the entry at (a backfill, the demo's past week), never
+    in the future and never on a day already sealed, whose root would no longer match."""
     existing = PointsEntry.objects.filter(key=key).first()
     if existing is not None:
         return existing
+    now = timezone.now()
+    if recorded_at is not None:
+        if recorded_at > now:
+            raise InvalidInput("points cannot be recorded in the future")
+        if PointsSeal.objects.filter(day=timezone.localtime(recorded_at).date()).exists():
+            raise InvalidInput("that day is sealed; record the entry today instead")
+        now = recorded_at
     purse = card_purse(card, "POINT").code
     debit, credit = (counter, purse) if delta > 0 else (purse, counter)
     result = payments.transfer_create(
@@ -57,7 +66,6 @@ def _move(
     )  # fmt: skip
     if result.status == "failed":
         raise CardStateConflict(f"points could not move: {result.error}", details={"ledger": result.error})
-    now = timezone.now()
     entry = PointsEntry(card=card, card_number=card.number, kind=kind, delta=delta, reason=reason[:120], key=key,
                         created_at=now, day=timezone.localtime(now).date())  # fmt: skip
     try:
@@ -71,11 +79,13 @@ def _move(
 
 
 @transaction.atomic
-def points_earn(*, card: Card, points: int, reason: str, key: str, actor=None) -> PointsEntry:
+def points_earn(
+    *, card: Card, points: int, reason: str, key: str, actor=None, recorded_at=None
+) -> PointsEntry:
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
         raise InvalidInput("points are a positive whole number")
     return _move(card=card, kind=PointsEntry.Kind.EARN, delta=points, reason=reason, key=key, actor=actor,
-                 counter=_account(ISSUED, "bonus points issued"))  # fmt: skip
+                 counter=_account(ISSUED, "bonus points issued"), recorded_at=recorded_at)  # fmt: skip
 
 
 @transaction.atomic
@@ -115,9 +125,9 @@ def points_carry_over(*, old: Card, new: Card, actor=None) -> int:
     return -out.delta
 
 
-def points_earn_for_day(*, day: datetime.date) -> dict:
+def points_earn_for_day(*, day: datetime.date, recorded_at=None) -> dict:
     """Apply the ``earn_points`` rules to the day's accepted card uses (run nightly; keys carry the
-    rule, the card and the day, so a rerun adds nothing)."""
+    rule, the card and the day, so a rerun adds nothing). ``recorded_at``: see ``_move``."""
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
     end = start + datetime.timedelta(days=1)
     rules = BenefitRule.objects.filter(
@@ -145,7 +155,7 @@ def points_earn_for_day(*, day: datetime.date) -> dict:
             with transaction.atomic():
                 before = PointsEntry.objects.filter(key=f"earn:{rule.code}:{row['card']}:{day}").exists()
                 entry = points_earn(card=cards[row["card"]], points=points, reason=f"{rule.name} {day}",
-                                    key=f"earn:{rule.code}:{row['card']}:{day}")  # fmt: skip
+                                    key=f"earn:{rule.code}:{row['card']}:{day}", recorded_at=recorded_at)  # fmt: skip
             if not before:
                 earned["entries"] += 1
                 earned["points"] += entry.delta

@@ -2,6 +2,7 @@
 in total, the way the report counts them."""
 
 import datetime
+import re
 
 import pytest
 
@@ -113,3 +114,24 @@ def test_a_refusal_on_the_staff_console_is_a_message_not_a_server_error(
     assert response.status_code == 200
     assert "Another event already uses this venue on those days." in response.content.decode()
     assert not ExperienceEvent.objects.filter(title="市民卡體驗").exists()
+
+
+def test_a_visit_count_sent_twice_with_its_key_counts_once(event, card_clerk, client_for):
+    from civicstack.core.errors import Conflict
+
+    first = services.event_visits_record(actor=card_clerk, event=event, visits=40, key="tally-1")
+    assert services.event_visits_record(actor=card_clerk, event=event, visits=40, key="tally-1") == first
+    with pytest.raises(Conflict):
+        services.event_visits_record(actor=card_clerk, event=event, visits=41, key="tally-1")
+    client = client_for(card_clerk)
+    form = client.get(f"/card/staff/events/{event.pk}/").content.decode()
+    token = re.search(r'name="key" value="([0-9a-f]{32})"', form).group(1)
+    for _ in range(2):  # a double click
+        client.post(f"/card/staff/events/{event.pk}/visits/", {"visits": "15", "key": token})
+    api = client.post(f"/api/v1/card/events/{event.pk}/visits", {"visits": 5}, content_type="application/json",
+                      HTTP_IDEMPOTENCY_KEY="api-1")  # fmt: skip
+    again = client.post(f"/api/v1/card/events/{event.pk}/visits", {"visits": 5}, content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY="api-1")  # fmt: skip
+    assert api.json()["id"] == again.json()["id"] and again.json()["total_visits"] == 40 + 15 + 5
+    [row] = selectors.events_report(type(event).objects.filter(pk=event.pk))["events"]
+    assert row["visits"] == 60

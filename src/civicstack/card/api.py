@@ -1340,9 +1340,12 @@ class VisitsOut(Schema):
 
 @router.post("/events/{int:event_id}/visits", response={201: VisitsOut, **ERROR_RESPONSES}, auth=USER_AUTH)
 def event_visits(request: HttpRequest, event_id: int, payload: VisitsIn):
-    """Staff: add a visit count (a clicker count for a session or an hour) to the event's stand."""
+    """Staff: add a visit count (a clicker count for a session or an hour) to the event's stand. With
+    an `Idempotency-Key` header, a retry returns the first count instead of adding it again."""
     event = _access_event(request, event_id)
-    tally = services.event_visits_record(actor=request.user, event=event, visits=payload.visits)
+    tally = services.event_visits_record(
+        actor=request.user, event=event, visits=payload.visits, key=request.headers.get("Idempotency-Key", "")
+    )
     [row] = selectors.events_report(ExperienceEvent.objects.filter(pk=event.pk))["events"]
     return Status(201, {"id": tally.pk, "counted_at": tally.counted_at, "visits": tally.visits,
                         "total_visits": row["visits"]})  # fmt: skip

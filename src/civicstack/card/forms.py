@@ -2,6 +2,7 @@
 rules are the services' (their messages are put next to the field they name)."""
 
 import json
+import uuid
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -201,6 +202,12 @@ class WalkInForm(forms.Form):
 
 class VisitsForm(forms.Form):
     visits = forms.IntegerField(label=_("Visits counted"), min_value=1, max_value=100_000)
+    # A new token each time the form is shown: submitting it twice records the count once.
+    key = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {"key": uuid.uuid4().hex})
+        super().__init__(*args, **kwargs)
 
 
 # --- money and use: top-ups, readers, benefit rules, merchants ----------------------------------

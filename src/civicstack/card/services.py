@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civicstack.core.errors import InvalidInput, NotFound, PermissionDenied
+from civicstack.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from civicstack.core.models import Agency, ApiKey, Person, User
 from civicstack.core.selectors import person_of_user, staff_scope
 from civicstack.core.services import audit_record, notification_send
@@ -851,14 +851,35 @@ def event_check_in(*, actor: User | None, signup: EventSignUp) -> EventSignUp:
 
 
 @transaction.atomic
-def event_visits_record(*, actor: User | None, event: ExperienceEvent, visits: int) -> EventVisitTally:
+def event_visits_record(
+    *, actor: User | None, event: ExperienceEvent, visits: int, key: str = ""
+) -> EventVisitTally:
+    """Add a visit count. With a ``key`` (the page's form token, an API Idempotency-Key) a repeat
+    of the same count returns the first one; the same key with another number is refused."""
     _require_event_staff(actor, event)
     if not isinstance(visits, int) or isinstance(visits, bool) or not 0 < visits <= 100_000:
         raise InvalidInput(_("Visits are a whole number between 1 and 100,000."), details={"field": "visits"})
-    tally = EventVisitTally.objects.create(
-        event=event, visits=visits, recorded_by=actor if actor and actor.pk else None
-    )
-    audit_record(actor=actor, action="card.event.visits_recorded", obj=event, data={"visits": visits})
+    key = (key or "").strip()
+    if len(key) > 80:
+        raise InvalidInput("the key is at most 80 characters", details={"field": "key"})
+
+    def replay() -> EventVisitTally | None:
+        first = EventVisitTally.objects.filter(event=event, key=key).first() if key else None
+        if first is not None and first.visits != visits:
+            raise Conflict(_("This count was already recorded with another number."),
+                           details={"visits": first.visits})  # fmt: skip
+        return first
+
+    if (first := replay()) is not None:
+        return first
+    try:
+        with transaction.atomic():
+            tally = EventVisitTally.objects.create(
+                event=event, visits=visits, recorded_by=actor if actor and actor.pk else None, key=key
+            )
+            audit_record(actor=actor, action="card.event.visits_recorded", obj=event, data={"visits": visits})
+    except IntegrityError:  # the same key at the same moment: the other request recorded it
+        return replay()
     return tally
 
 

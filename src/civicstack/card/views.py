@@ -632,7 +632,12 @@ def staff_event_action(request: HttpRequest, event_id: int, action: str) -> Http
             form = VisitsForm(request.POST)
             if not form.is_valid():
                 return _render_event(request, event, visits_form=form, status=400)
-            services.event_visits_record(actor=request.user, event=event, visits=form.cleaned_data["visits"])
+            services.event_visits_record(
+                actor=request.user,
+                event=event,
+                visits=form.cleaned_data["visits"],
+                key=form.cleaned_data["key"],
+            )
             messages.success(
                 request, _("%(visits)s visits are recorded.") % {"visits": form.cleaned_data["visits"]}
             )

@@ -72,9 +72,16 @@ class EventVisitTally(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The client's key for this count: a form submitted twice or a retried API call counts once.
+    key = models.CharField(max_length=80, blank=True, default="")
 
     class Meta:
         ordering = ["counted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "key"], condition=~models.Q(key=""), name="card_event_visit_key_unique"
+            )
+        ]
         verbose_name = _("visit count")
         verbose_name_plural = _("visit counts")
 

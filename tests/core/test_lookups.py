@@ -35,3 +35,13 @@ def test_postgresql_gets_one_array_parameter():
         assert "= ANY(" in query
     else:
         assert " IN (" in query
+
+
+def test_empty_and_separator_holding_values_are_matched_exactly():
+    district = District.objects.order_by("pk").first()
+    District.objects.filter(pk=district.pk).update(name_en="")
+    assert list(District.objects.filter(name_en__any_of=[""])) == [district]
+    odd = "a\x1fb"
+    District.objects.filter(pk=district.pk).update(name_en=odd)
+    assert list(District.objects.filter(name_en__any_of=[odd, "x"])) == [district]
+    assert not District.objects.filter(name_en__any_of=["a", "b"]).exists()

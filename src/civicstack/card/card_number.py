@@ -14,6 +14,8 @@ KIND_DIGITS = {
 
 
 def normalize(value: str) -> str:
+    if value.isdigit():  # as readers send it: nothing to strip
+        return value
     return "".join(ch for ch in (value or "") if not ch.isspace() and ch != "-")
 
 

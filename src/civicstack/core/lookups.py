@@ -9,6 +9,8 @@ settlement time. Other databases get the plain ``IN`` list."""
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Field, ForeignObject, Lookup
 
+SEPARATOR = "\x1f"  # ASCII unit separator; a value holding it (or an empty one) takes the array path
+
 
 class AnyOf(Lookup):
     lookup_name = "any_of"
@@ -28,7 +30,12 @@ class AnyOf(Lookup):
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", (*lhs_params, self._values(connection))
+        values = self._values(connection)
+        if all(type(value) is str and value and SEPARATOR not in value for value in values):
+            # psycopg renders a list of strings element by element in Python; one joined string,
+            # split by the server, costs a third as much for thousands of keys.
+            return f"{lhs} = ANY(string_to_array(%s, chr(31)))", (*lhs_params, SEPARATOR.join(values))
+        return f"{lhs} = ANY(%s)", (*lhs_params, values)
 
 
 Field.register_lookup(AnyOf)

@@ -1,10 +1,11 @@
 """Card fixtures: a valid ID photo, a card desk clerk of the issuing agency, and a helper that
 applies for and issues a card in one step (the path every lifecycle test starts from)."""
 
+import datetime
 import io
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from PIL import Image
 
 from civicstack.card import services
@@ -67,3 +68,26 @@ def issue_card(photo):
         return services.application_approve(actor=None, application=application)
 
     return issue
+
+
+def _next_monday_at(hour: int) -> datetime.datetime:
+    today = timezone.localdate()
+    monday = today + datetime.timedelta(days=7 - today.weekday())
+    return timezone.make_aware(datetime.datetime.combine(monday, datetime.time(hour)))
+
+
+@pytest.fixture
+def monday_morning(monkeypatch):
+    """Next Monday, 09:00 Taipei: the morning session is on."""
+    moment = _next_monday_at(9)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    return moment
+
+
+@pytest.fixture
+def patients(make_user, make_person):
+    made = []
+    for name in ("甲", "乙", "丙", "丁"):
+        user = make_user(f"patient-{name}")
+        made.append((user, make_person(user=user, name=f"病人{name}")))
+    return made

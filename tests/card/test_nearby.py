@@ -277,34 +277,11 @@ def test_charging_stations_filters_and_bad_points(client, samples):
 # --- hospitals --------------------------------------------------------------------------------
 
 
-def _next_monday_at(hour: int) -> datetime.datetime:
-    today = timezone.localdate()
-    monday = today + datetime.timedelta(days=7 - today.weekday())
-    return timezone.make_aware(datetime.datetime.combine(monday, datetime.time(hour)))
-
-
-@pytest.fixture
-def monday_morning(monkeypatch):
-    """Next Monday, 09:00 Taipei: the morning session is on."""
-    moment = _next_monday_at(9)
-    monkeypatch.setattr(timezone, "now", lambda: moment)
-    return moment
-
-
 @pytest.fixture
 def clinic(db):
     hospital.sandbox_clinics_setup()
     return HospitalClinic.objects.create(hospital_code="tydemo", code="t-01", name="測試門診", department="內科",
                                          doctor="測試醫師", schedule={"morning": [0, 1], "evening": [1]}, capacity=3)  # fmt: skip
-
-
-@pytest.fixture
-def patients(make_user, make_person):
-    made = []
-    for name in ("甲", "乙", "丙", "丁"):
-        user = make_user(f"patient-{name}")
-        made.append((user, make_person(user=user, name=f"病人{name}")))
-    return made
 
 
 def _book(client_for, user, date, period="morning", clinic="t-01", hospital_code="tydemo"):

@@ -438,3 +438,125 @@ def sandbox_generate(*, seed: int = 2019) -> dict:
             adapter.call_next(clinic="dent-01")
     counts["hospital_appointments_booked"] = booked
     return counts
+
+
+# --- a hospital's own system over HTTP --------------------------------------------------------
+
+
+class HttpHospitalAdapter:
+    """A hospital whose system (HIS) answers the city's small JSON protocol over HTTPS
+    (docs/card.md, "The hospital HTTP protocol"): ``GET clinics``, ``POST appointments``,
+    ``DELETE appointments/<reference>`` and ``GET clinics/<code>/queue`` under ``base_url``, with
+    ``Authorization: Bearer <token>``. The hospital's answers map to the adapter's errors: 404 →
+    ``NotFound``, 409 → ``Conflict``, 400/422 → ``InvalidInput``; anything else, a timeout or a
+    malformed answer → ``HospitalUnavailable``. Only what registration needs of the patient is
+    sent: ID number, name and date of birth."""
+
+    def __init__(
+        self, *, code: str, name: str = "", base_url: str, token: str = "", timeout: float = 5.0, **options
+    ):
+        if not base_url.startswith(("https://", "http://")):
+            raise InvalidInput(f"hospital {code}: base_url must be an http(s) URL")
+        self.code, self.name = code, name or code
+        self.base_url, self.token, self.timeout = base_url.rstrip("/") + "/", token, timeout
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(  # noqa: S310 - base_url is checked to be http(s) above
+            self.base_url + path, method=method,
+            data=None if body is None else json.dumps(body, ensure_ascii=False).encode(),
+            headers={"Accept": "application/json", "Content-Type": "application/json",
+                     **({"Authorization": f"Bearer {self.token}"} if self.token else {})},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            message = self._error_message(exc)
+            if exc.code == 404:
+                raise NotFound(
+                    message or _("The hospital does not know this clinic or appointment.")
+                ) from exc
+            if exc.code == 409:
+                raise Conflict(message or _("This session is full.")) from exc
+            if exc.code in (400, 422):
+                raise InvalidInput(message or _("The hospital refused this request.")) from exc
+            raise HospitalUnavailable(_("The hospital's system is not answering; try again later.")) from exc
+        except (OSError, ValueError) as exc:  # refused, timed out, a broken URL
+            raise HospitalUnavailable(_("The hospital's system is not answering; try again later.")) from exc
+        try:
+            return json.loads(raw) if raw else {}
+        except ValueError as exc:
+            raise self._unreadable() from exc
+
+    @staticmethod
+    def _error_message(exc) -> str:
+        try:
+            return str(json.loads(exc.read() or b"{}").get("error", {}).get("message", ""))[:300]
+        except (ValueError, AttributeError, OSError):
+            return ""
+
+    @staticmethod
+    def _unreadable() -> HospitalUnavailable:
+        return HospitalUnavailable(_("The hospital's system gave an answer we cannot read."))
+
+    def clinics(self) -> list[Clinic]:
+        data = self._call("GET", "clinics")
+        try:
+            return [
+                Clinic(
+                    code=str(c["code"]),
+                    name=str(c["name"]),
+                    department=str(c.get("department", "")),
+                    doctor=str(c.get("doctor", "")),
+                    room=str(c.get("room", "")),
+                    sessions=tuple(
+                        SessionInfo(
+                            date=datetime.date.fromisoformat(s["date"]),
+                            period=Period(s["period"]),
+                            booked=s.get("booked"),
+                            capacity=s.get("capacity"),
+                            is_open=bool(s.get("open", True)),
+                        )
+                        for s in c.get("sessions", [])
+                    ),
+                )  # fmt: skip
+                for c in data["clinics"]
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._unreadable() from exc
+
+    def book(self, *, person: Person, clinic: str, session: Session) -> Booking:
+        from civicstack.core.services import person_identifier
+
+        data = self._call("POST", "appointments", {
+            "clinic": clinic, "date": session.date.isoformat(), "period": session.period,
+            "patient": {"national_id": person_identifier(person), "name": person.name,
+                        "birth_date": person.birth_date.isoformat() if person.birth_date else None},
+        })  # fmt: skip
+        try:
+            return Booking(number=int(data["number"]), reference=str(data["reference"]),
+                           clinic_name=str(data.get("clinic_name", clinic)))  # fmt: skip
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._unreadable() from exc
+
+    def cancel(self, *, reference: str) -> None:
+        from urllib.parse import quote
+
+        self._call("DELETE", f"appointments/{quote(reference, safe='')}")
+
+    def queue_status(self, *, clinic: str) -> QueueStatus:
+        from urllib.parse import quote
+
+        data = self._call("GET", f"clinics/{quote(clinic, safe='')}/queue")
+        try:
+            return QueueStatus(
+                clinic=clinic, date=datetime.date.fromisoformat(data["date"]),
+                period=Period(data["period"]) if data.get("period") else None,
+                current_number=int(data.get("current_number", 0)), waiting=int(data.get("waiting", 0)),
+                updated_at=datetime.datetime.fromisoformat(data["updated_at"]),
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._unreadable() from exc

@@ -3,6 +3,7 @@ welfare points granted monthly and lapsing, and (on PostgreSQL) concurrent batch
 
 import datetime
 import multiprocessing
+import time
 import zoneinfo
 
 import pytest
@@ -239,6 +240,36 @@ def _upload(key_pk, card_number, worker, barrier, queue):
         connections.close_all()
 
 
+def _hold_purse(card_number, locked, release, queue):
+    """Another batch settling this card: its purse stays locked until ``release``."""
+    from django.db import transaction
+
+    from civicstack.payments import services as payments
+
+    try:
+        with transaction.atomic():
+            payments.accounts_available_for_update([services.purse_code(card_number, "TWD")])
+            locked.set()
+            release.wait(timeout=60)
+        queue.put(("held", None))
+    finally:
+        connections.close_all()
+
+
+def _settle_two(key_pk, numbers, queue):
+    from civicstack.core.models import ApiKey
+
+    try:
+        key = ApiKey.objects.get(pk=key_pk)
+        taps = [TapIn(reader="bus-5001-a", tap_id=f"two-{n}", card_number=n, tapped_at=MORNING, fare=18,
+                      function="bus_bogo") for n in numbers]  # fmt: skip
+        queue.put(("settled", [r.status for r in services.taps_settle(api_key=key, taps=taps)]))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        queue.put(("error", repr(exc)))
+    finally:
+        connections.close_all()
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="multi-process row locking needs PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("city_profile_restored_after_flush", "bus_reader", "rules")
@@ -260,6 +291,36 @@ class TestConcurrentBatches:
         charged = sum(amount for _, amount in outcomes)
         assert charged <= 300 and balance(card) == 300 - charged >= 0
         assert Tap.objects.filter(status="accepted").aggregate(s=Sum("from_value"))["s"] == charged
+        assert verify_ledger().ok
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="multi-process row locking needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("city_profile_restored_after_flush", "bus_reader", "rules")
+class TestBusyCards:
+    def test_a_batch_settles_its_free_cards_at_once_and_waits_only_for_a_busy_one(self, funded, upload_key):
+        busy, free = funded(100), funded(100)
+        locked, release, queue = FORK.Event(), FORK.Event(), FORK.Queue()
+        connections.close_all()
+        holder = FORK.Process(target=_hold_purse, args=(busy.number, locked, release, queue))
+        holder.start()
+        assert locked.wait(timeout=30)
+        settler = FORK.Process(target=_settle_two, args=(upload_key.pk, [busy.number, free.number], queue))
+        settler.start()
+        try:
+            for _ in range(200):  # the free card's tap is committed while the busy one still waits
+                if Tap.objects.filter(card=free).exists():
+                    break
+                time.sleep(0.05)
+            assert Tap.objects.filter(card=free).exists()
+            assert not Tap.objects.filter(card=busy).exists()
+        finally:
+            release.set()
+        outcomes = dict(queue.get(timeout=60) for _ in range(2))
+        holder.join(timeout=30)
+        settler.join(timeout=30)
+        assert outcomes["settled"] == ["accepted", "accepted"], outcomes
+        assert balance(busy) == balance(free) == 100 - 18
         assert verify_ledger().ok
 
 

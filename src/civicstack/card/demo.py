@@ -966,7 +966,7 @@ def create_events(rng: random.Random, plans: list[dict], people: People) -> list
                                        strict=True):  # fmt: skip
             if visits:
                 tallies.append(
-                    (event.pk, datetime.datetime.combine(day, datetime.time(hour), tzinfo=tz), visits, None)
+                    (event.pk, datetime.datetime.combine(day, datetime.time(hour), tzinfo=tz), visits, None, "")
                 )
     names = {}
     unique = sorted(set(linked))
@@ -977,7 +977,7 @@ def create_events(rng: random.Random, plans: list[dict], people: People) -> list
             row[1] = names.get(row[3], row[1])
     _insert(EventSignUp, ["event_id", "name", "phone", "person_id", "source", "signed_up_at", "checked_in_at"],
             [tuple(row) for row in signups])  # fmt: skip
-    _insert(EventVisitTally, ["event_id", "counted_at", "visits", "recorded_by_id"], tallies)
+    _insert(EventVisitTally, ["event_id", "counted_at", "visits", "recorded_by_id", "key"], tallies)
     return events
 
 

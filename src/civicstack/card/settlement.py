@@ -8,6 +8,7 @@ it cost, from where, and which rules decided it, or why it was refused."""
 
 import datetime
 import hashlib
+import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ from .purses import MAX_STORED_VALUE, purse_code
 MAX_TAPS = 5000
 VALUE, WELFARE = "TWD", "WELFARE"
 HISTORY_WINDOW = datetime.timedelta(days=2)  # earlier uses that can still decide a free ride
+OPERATOR_SHARDS = 8
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,15 @@ class TapResult:
     autoloaded: int = 0
 
 
-def operator_accounts(readers) -> dict[tuple[str, str], str]:
+def operator_accounts(readers, shard: int) -> dict[tuple[str, str], str]:
     """What each operator is owed for uses on its readers (NT$, or welfare points the city repays),
-    by (operator, unit): made once a batch, not once a tap."""
+    by (operator, unit): made once a batch, not once a tap. Each operator has ``OPERATOR_SHARDS``
+    such accounts and a batch credits one of them: every batch of a bus company credits it, and
+    one account would be a row every concurrent batch waits for. What it is owed is their sum."""
     codes = {}
     for operator in {reader.operator_code for reader in readers}:
         for unit in (VALUE, WELFARE):
-            code = f"operator:{operator}:{unit}"
+            code = f"operator:{operator}:{unit}:{shard}"
             payments.account_get_or_create(code=code, name=f"{operator} card uses {unit}", unit=unit)
             codes[(operator, unit)] = code
     return codes
@@ -113,48 +117,84 @@ def _refusal(
     return "", False
 
 
+@dataclass
+class _Batch:
+    """What a batch needs that no other batch changes, read once before any lock is taken."""
+
+    taps: list[TapIn]
+    normalized: list[str]
+    now: datetime.datetime
+    readers: dict[str, Reader]
+    cards: dict[str, tuple]
+    functions: dict[str, CardFunction]
+    rule_set: list[rules.Rule]
+    rules_by_function: dict[str, list[rules.Rule]]
+    local_zone: datetime.tzinfo
+    operator_shard: int
+    results: list
+    seen: set = field(default_factory=set)
+
+
 def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
+    """Settle a batch in at most two transactions. The first takes the purses no other batch holds
+    (``SKIP LOCKED``) and settles their cards' taps; the second waits for the few cards a concurrent
+    batch was settling and settles theirs. Every card's taps settle together, in time order, against
+    locked balances; two batches with one rider in common no longer wait for each other whole."""
     if len(taps) > MAX_TAPS:
         raise InvalidInput(
             f"at most {MAX_TAPS} taps a batch", details={"max": MAX_TAPS, "received": len(taps)}
         )
-    now = timezone.now()
-    readers = {
-        r.code: r
-        for r in Reader.objects.filter(code__in={t.reader for t in taps}).select_related(
-            "operator_partner", "operator_agency"
-        )
-    }
+    readers = Reader.objects.filter(code__in={t.reader for t in taps}, api_key=api_key, is_active=True)
     normalized = [card_number.normalize(t.card_number) for t in taps]
-    numbers = set(normalized)
     cards = {
         c.number: c
         for c in Card.objects.filter(
-            number__any_of=[n for n in numbers if card_number.is_well_formed(n)]
+            number__any_of=[n for n in set(normalized) if card_number.is_well_formed(n)]
         ).values_list(*CARD_FIELDS, named=True)
     }
-    functions = {f.code: f for f in CardFunction.objects.filter(is_active=True)}
     rule_set = active_rules()
-    local_zone = timezone.get_current_timezone()
     rules_by_function = defaultdict(list)
     for rule in rule_set:
         rules_by_function[rule.function].append(rule)
-    results: list[TapResult | None] = [None] * len(taps)
+    batch = _Batch(
+        taps=taps, normalized=normalized, now=timezone.now(),
+        readers={r.code: r for r in readers.select_related("operator_partner", "operator_agency")}, cards=cards,
+        functions={f.code: f for f in CardFunction.objects.filter(is_active=True)}, rule_set=rule_set,
+        rules_by_function=rules_by_function, local_zone=timezone.get_current_timezone(),
+        operator_shard=random.randrange(OPERATOR_SHARDS), results=[None] * len(taps),
+    )  # fmt: skip
+    order = sorted(range(len(taps)), key=lambda i: (normalized[i], taps[i].tapped_at, i))
+    deferred = _settle_pass(batch, order, skip_busy_cards=True)
+    if deferred:
+        _settle_pass(batch, deferred, skip_busy_cards=False)
+    return batch.results
+
+
+def _settle_pass(batch: _Batch, indexes: list[int], *, skip_busy_cards: bool) -> list[int]:
+    """Settle the taps at ``indexes`` (in card and time order) in one transaction; with
+    ``skip_busy_cards``, leave out and return those of cards whose purses another batch holds."""
+    taps, cards, results = batch.taps, batch.cards, batch.results
     with transaction.atomic():
         # Welfare points are only locked for the kinds of card that may spend them.
-        spend_points = [set(r.card_kinds) for r in rule_set if r.kind == "pay_with_points"]
-        purse_codes = {purse_code(n, VALUE) for n in cards} | {
-            purse_code(n, WELFARE)
-            for n, card in cards.items()
-            if any(not kinds or card.kind in kinds for kinds in spend_points)
-        }
-        available = payments.accounts_available_for_update(purse_codes)
-        known_readers = {code: r for code, r in readers.items() if r.api_key_id == api_key.pk and r.is_active}
-        operators = operator_accounts(known_readers.values())
+        spend_points = [set(r.card_kinds) for r in batch.rule_set if r.kind == "pay_with_points"]
+        purse_of = {}  # purse code → card number
+        for number in {batch.normalized[i] for i in indexes} & cards.keys():
+            purse_of[purse_code(number, VALUE)] = number
+            if any(not kinds or cards[number].kind in kinds for kinds in spend_points):
+                purse_of[purse_code(number, WELFARE)] = number
+        available = payments.accounts_available_for_update(purse_of, skip_locked=skip_busy_cards)
+        deferred = []
+        if skip_busy_cards and len(available) < len(purse_of):
+            busy = {purse_of[code] for code in payments.accounts_existing(set(purse_of) - available.keys())}
+            if busy:
+                deferred = [i for i in indexes if batch.normalized[i] in busy]
+                indexes = [i for i in indexes if batch.normalized[i] not in busy]
+        pass_cards = [cards[n] for n in {batch.normalized[i] for i in indexes} & cards.keys()]
+        operators = operator_accounts(batch.readers.values(), batch.operator_shard)
         existing = {
             (t.reader_id, t.tap_id): t
             for t in Tap.objects.filter(
-                reader__in=list(known_readers.values()), tap_id__any_of={t.tap_id for t in taps}
+                reader__in=list(batch.readers.values()), tap_id__any_of={taps[i].tap_id for i in indexes}
             ).only(
                 "reader_id",
                 "tap_id",
@@ -165,26 +205,25 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
                 "rules",
                 "flagged",
                 "autoloaded",
-            )
+            )  # fmt: skip
         }
-        times = [t.tapped_at for t in taps] or [now]
+        times = [taps[i].tapped_at for i in indexes] or [batch.now]
         history: dict[tuple[int, str], list[datetime.datetime]] = defaultdict(list)
-        counted = {rule.function for rule in rule_set if rule.kind == "nth_use_free"}  # only they look back
-        if counted:
+        counted = {rule.function for rule in batch.rule_set if rule.kind == "nth_use_free"}  # they look back
+        if counted and pass_cards:
             for card_id, function, tapped_at in Tap.objects.filter(
-                card_id__any_of=[c.id for c in cards.values()], status=Tap.Status.ACCEPTED, function__in=counted,
+                card_id__any_of=[c.id for c in pass_cards], status=Tap.Status.ACCEPTED, function__in=counted,
                 tapped_at__gte=min(times) - HISTORY_WINDOW, tapped_at__lte=max(times) + HISTORY_WINDOW,
             ).values_list("card_id", "function", "tapped_at"):  # fmt: skip
                 history[(card_id, function)].append(tapped_at)
-        enrolled = _valid_enrolments(cards.values(), functions, now)
+        enrolled = _valid_enrolments(pass_cards, batch.functions, batch.now)
 
-        new_rows, seen = [], set()
+        new_rows = []
         debits: dict[tuple[str, str, str], int] = defaultdict(int)  # (purse, unit, operator account) → sum
         credits: dict[tuple[str, str], int] = defaultdict(int)  # (purse, bank account) → automatic top-ups
-        order = sorted(range(len(taps)), key=lambda i: (taps[i].card_number, taps[i].tapped_at, i))
-        for index in order:
+        for index in indexes:
             tap = taps[index]
-            reader = known_readers.get(tap.reader)
+            reader = batch.readers.get(tap.reader)
             if reader is None:
                 results[index] = TapResult(tap.reader, tap.tap_id, "rejected", "unknown_reader")
                 continue
@@ -192,16 +231,16 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
             if key in existing:
                 results[index] = _stored_result(existing[key], reader.code)
                 continue
-            if key in seen:
+            if key in batch.seen:
                 results[index] = TapResult(reader.code, tap.tap_id, "rejected", "duplicate")
                 continue
-            seen.add(key)
-            number = normalized[index]
+            batch.seen.add(key)
+            number = batch.normalized[index]
             card = cards.get(number)
-            function = functions.get(tap.function)
+            function = batch.functions.get(tap.function)
             if function is not None and reader.functions and function.code not in reader.functions:
                 function = None
-            reason, flagged = _refusal(card, function, tap, enrolled, local_zone)
+            reason, flagged = _refusal(card, function, tap, enrolled, batch.local_zone)
             result = TapResult(reader.code, tap.tap_id, "rejected", reason, flagged=flagged)
             if not reason:
                 value_code, points_code = purse_code(number, VALUE), purse_code(number, WELFARE)
@@ -211,8 +250,8 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
                         earlier_uses=history[(card.id, function.code)], points=available.get(points_code, 0),
                         stored_value=available.get(value_code, 0),
                     ),
-                    rules_by_function.get(function.code, ()),
-                    local_zone,
+                    batch.rules_by_function.get(function.code, ()),
+                    batch.local_zone,
                 )  # fmt: skip
                 autoloaded = _autoload(card, charge, available.get(value_code, 0))
                 if autoloaded:
@@ -240,12 +279,12 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
                 tap.fare, result.status, result.reason, result.from_value, result.from_points, result.autoloaded,
                 result.rules, result.flagged,
             ))  # fmt: skip
-        batch = hashlib.sha256(
+        key = hashlib.sha256(
             "\n".join(sorted(f"{row[0]}:{row[1]}" for row in new_rows)).encode()
         ).hexdigest()[:32]
-        _post(debits, batch, credits)
-        _store(new_rows, batch, now)
-    return results
+        _post(debits, key, credits)
+        _store(new_rows, key, batch.now)
+    return deferred
 
 
 # The columns of a new tap row as settlement builds it, then the batch and the time received.

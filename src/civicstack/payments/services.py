@@ -77,20 +77,28 @@ def wallet_account(person: Person, unit: str = Account.Unit.TWD) -> Account:
 # --- transfers --------------------------------------------------------------------------------
 
 
-def accounts_available_for_update(codes: set[str] | list[str]) -> dict[str, int]:
+def accounts_available_for_update(codes, *, skip_locked: bool = False) -> dict[str, int]:
     """Lock the accounts (in id order, for the rest of the caller's transaction) and return what
     each can pay now. A module that prices many uses against balances (card taps) locks first, so
-    a concurrent batch for the same card waits instead of pricing against a stale balance."""
+    a concurrent batch for the same card waits instead of pricing against a stale balance. With
+    ``skip_locked``, accounts another transaction holds are left out instead of waited for (on
+    PostgreSQL; SQLite has one writer at a time and leaves none out)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lock accounts inside a transaction")
     available = F("credits_posted") - F("debits_posted") - F("debits_pending")
     rows = (
-        Account.objects.select_for_update()
+        Account.objects.select_for_update(skip_locked=skip_locked)
         .filter(code__any_of=list(codes))
         .order_by("id")  # the same order as every other locker: no deadlocks
         .values_list("code", available)
     )
     return dict(rows)
+
+
+def accounts_existing(codes) -> set[str]:
+    """Which of these account codes exist (no lock): with ``accounts_available_for_update(...,
+    skip_locked=True)`` it tells the accounts another transaction holds from those never opened."""
+    return set(Account.objects.filter(code__any_of=list(codes)).values_list("code", flat=True))
 
 
 def transfers_create(*, requests: list[TransferRequest], actor=None) -> list[TransferResult]:

@@ -966,7 +966,13 @@ def create_events(rng: random.Random, plans: list[dict], people: People) -> list
                                        strict=True):  # fmt: skip
             if visits:
                 tallies.append(
-                    (event.pk, datetime.datetime.combine(day, datetime.time(hour), tzinfo=tz), visits, None, "")
+                    (
+                        event.pk,
+                        datetime.datetime.combine(day, datetime.time(hour), tzinfo=tz),
+                        visits,
+                        None,
+                        "",
+                    )
                 )
     names = {}
     unique = sorted(set(linked))

@@ -26,7 +26,7 @@ from .purses import MAX_STORED_VALUE, purse_code
 
 MAX_TAPS = 5000
 VALUE, WELFARE = "TWD", "WELFARE"
-HISTORY_WINDOW = datetime.timedelta(days=2)  # earlier uses that can still decide a free ride
+HISTORY_WINDOW = datetime.timedelta(days=1)  # a service day is at most a day: older uses decide nothing
 OPERATOR_SHARDS = 8
 
 
@@ -149,7 +149,7 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
     cards = {
         c.number: c
         for c in Card.objects.filter(
-            number__any_of=[n for n in set(normalized) if card_number.is_well_formed(n)]
+            number__any_of={n for n in normalized if card_number.is_well_formed(n)}
         ).values_list(*CARD_FIELDS, named=True)
     }
     rule_set = active_rules()
@@ -212,8 +212,8 @@ def _settle_pass(batch: _Batch, indexes: list[int], *, skip_busy_cards: bool) ->
         counted = {rule.function for rule in batch.rule_set if rule.kind == "nth_use_free"}  # they look back
         if counted and pass_cards:
             for card_id, function, tapped_at in Tap.objects.filter(
-                card_id__any_of=[c.id for c in pass_cards], status=Tap.Status.ACCEPTED, function__in=counted,
-                tapped_at__gte=min(times) - HISTORY_WINDOW, tapped_at__lte=max(times) + HISTORY_WINDOW,
+                card_id__any_of={c.id for c in pass_cards}, status=Tap.Status.ACCEPTED, function__in=counted,
+                tapped_at__gte=min(times) - HISTORY_WINDOW, tapped_at__lt=max(times),
             ).values_list("card_id", "function", "tapped_at"):  # fmt: skip
                 history[(card_id, function)].append(tapped_at)
         enrolled = _valid_enrolments(pass_cards, batch.functions, batch.now)
@@ -319,7 +319,7 @@ def _valid_enrolments(cards, functions: dict[str, CardFunction], now) -> set[tup
     today = timezone.localtime(now).date()
     return set(
         FunctionEnrolment.objects.filter(
-            card_id__any_of=[c.id for c in cards], function_id__in=needing, state=FunctionEnrolment.State.ACTIVE,
+            card_id__any_of={c.id for c in cards}, function_id__in=needing, state=FunctionEnrolment.State.ACTIVE,
             valid_from__lte=today,
         ).exclude(valid_until__lt=today).values_list("card_id", "function_id")
     )  # fmt: skip

@@ -28,7 +28,7 @@ def accounts_for_update(*, codes=(), ids=()) -> dict[int, LockedAccount]:
     """Lock the accounts named by code or id, in id order, in one query."""
     rows = (
         Account.objects.select_for_update()
-        .filter(Q(code__any_of=list(codes)) | Q(id__any_of=list(ids)))
+        .filter(Q(code__any_of=set(codes)) | Q(id__any_of=set(ids)))
         .order_by("id")
         .values_list(*LockedAccount.__slots__)
     )
@@ -36,9 +36,7 @@ def accounts_for_update(*, codes=(), ids=()) -> dict[int, LockedAccount]:
 
 
 def pending_transfers_for_update(keys) -> dict[str, Transfer]:
-    transfers = (
-        Transfer.objects.select_for_update().filter(idempotency_key__any_of=sorted(set(keys))).order_by("id")
-    )
+    transfers = Transfer.objects.select_for_update().filter(idempotency_key__any_of=set(keys)).order_by("id")
     return {transfer.idempotency_key: transfer for transfer in transfers}
 
 

@@ -88,7 +88,7 @@ def accounts_available_for_update(codes, *, skip_locked: bool = False) -> dict[s
     available = F("credits_posted") - F("debits_posted") - F("debits_pending")
     rows = (
         Account.objects.select_for_update(skip_locked=skip_locked)
-        .filter(code__any_of=list(codes))
+        .filter(code__any_of=set(codes))
         .order_by("id")  # the same order as every other locker: no deadlocks
         .values_list("code", available)
     )
@@ -98,7 +98,7 @@ def accounts_available_for_update(codes, *, skip_locked: bool = False) -> dict[s
 def accounts_existing(codes) -> set[str]:
     """Which of these account codes exist (no lock): with ``accounts_available_for_update(...,
     skip_locked=True)`` it tells the accounts another transaction holds from those never opened."""
-    return set(Account.objects.filter(code__any_of=list(codes)).values_list("code", flat=True))
+    return set(Account.objects.filter(code__any_of=set(codes)).values_list("code", flat=True))
 
 
 def transfers_create(*, requests: list[TransferRequest], actor=None) -> list[TransferResult]:

@@ -45,3 +45,13 @@ def test_empty_and_separator_holding_values_are_matched_exactly():
     District.objects.filter(pk=district.pk).update(name_en=odd)
     assert list(District.objects.filter(name_en__any_of=[odd, "x"])) == [district]
     assert not District.objects.filter(name_en__any_of=["a", "b"]).exists()
+
+
+def test_integer_lists_and_relations():
+    ids = set(District.objects.values_list("pk", flat=True)[:4])
+    assert set(District.objects.filter(pk__any_of=ids).values_list("pk", flat=True)) == ids
+    assert District.objects.filter(pk__any_of={-1}).count() == 0
+    assert (
+        Village.objects.filter(district_id__any_of=ids).count()
+        == Village.objects.filter(district__in=ids).count()
+    )

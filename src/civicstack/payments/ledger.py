@@ -435,15 +435,16 @@ def _insert_transfers(transfers: list[NewTransfer]) -> None:
 
 def _update_totals(rows: list[tuple[int, int, int, int, int]]) -> None:
     if connection.vendor == "postgresql":
-        # Five array parameters rather than five placeholders a row: thousands of card purses
-        # change in one tap batch.
+        # Five arrays (as joined strings, which psycopg sends faster than lists) rather than five
+        # placeholders a row: thousands of card purses change in one tap batch.
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE payments_account SET debits_pending = v.dpe, debits_posted = v.dpo, "
                 "credits_pending = v.cpe, credits_posted = v.cpo "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
-                "AS v(id, dpe, dpo, cpe, cpo) WHERE payments_account.id = v.id",
-                [list(column) for column in zip(*rows, strict=True)],
+                "FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::bigint[], "
+                "string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::bigint[], "
+                "string_to_array(%s, ',')::bigint[]) AS v(id, dpe, dpo, cpe, cpo) WHERE payments_account.id = v.id",
+                [",".join(map(str, column)) for column in zip(*rows, strict=True)],
             )
         return
     # One statement for every touched account (the same SQL on PostgreSQL and SQLite 3.33+);

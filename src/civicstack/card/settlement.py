@@ -9,7 +9,7 @@ it cost, from where, and which rules decided it, or why it was refused."""
 import datetime
 import hashlib
 import random
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from civicstack.core.errors import InvalidInput
 from civicstack.core.models import ApiKey
+from civicstack.core.rows import rows_of
 from civicstack.payments import services as payments
 
 from . import card_number, rules
@@ -96,6 +97,7 @@ CARD_FIELDS = (
     "id", "number", "kind", "state", "blocked_at", "expires_on", "issued_at", "autoload_amount", "partner_id",
     "partner__code",
 )  # fmt: skip
+CardRow = namedtuple("CardRow", [name.replace("__", "_") for name in CARD_FIELDS])
 
 
 def _refusal(
@@ -147,10 +149,12 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
     readers = Reader.objects.filter(code__in={t.reader for t in taps}, api_key=api_key, is_active=True)
     normalized = [card_number.normalize(t.card_number) for t in taps]
     cards = {
-        c.number: c
-        for c in Card.objects.filter(
-            number__any_of={n for n in normalized if card_number.is_well_formed(n)}
-        ).values_list(*CARD_FIELDS, named=True)
+        row[1]: CardRow(*row)
+        for row in rows_of(
+            Card.objects.filter(
+                number__any_of={n for n in normalized if card_number.is_well_formed(n)}
+            ).values_list(*CARD_FIELDS)
+        )
     }
     rule_set = active_rules()
     rules_by_function = defaultdict(list)
@@ -211,10 +215,10 @@ def _settle_pass(batch: _Batch, indexes: list[int], *, skip_busy_cards: bool) ->
         history: dict[tuple[int, str], list[datetime.datetime]] = defaultdict(list)
         counted = {rule.function for rule in batch.rule_set if rule.kind == "nth_use_free"}  # they look back
         if counted and pass_cards:
-            for card_id, function, tapped_at in Tap.objects.filter(
+            for card_id, function, tapped_at in rows_of(Tap.objects.filter(
                 card_id__any_of={c.id for c in pass_cards}, status=Tap.Status.ACCEPTED, function__in=counted,
                 tapped_at__gte=min(times) - HISTORY_WINDOW, tapped_at__lt=max(times),
-            ).values_list("card_id", "function", "tapped_at"):  # fmt: skip
+            ).values_list("card_id", "function", "tapped_at")):  # fmt: skip
                 history[(card_id, function)].append(tapped_at)
         enrolled = _valid_enrolments(pass_cards, batch.functions, batch.now)
 
@@ -256,7 +260,7 @@ def _settle_pass(batch: _Batch, indexes: list[int], *, skip_busy_cards: bool) ->
                 autoloaded = _autoload(card, charge, available.get(value_code, 0))
                 if autoloaded:
                     available[value_code] = available.get(value_code, 0) + autoloaded
-                    credits[(value_code, f"bank:{card.partner__code}:autoload")] += autoloaded
+                    credits[(value_code, f"bank:{card.partner_code}:autoload")] += autoloaded
                     charge.refusal = ""
                 if charge.accepted:
                     result = TapResult(

@@ -139,19 +139,24 @@ def _day_start(local: datetime.datetime, day_starts_at: str) -> datetime.datetim
     return start
 
 
-def price(use: Use, rules: list[Rule], tz: datetime.tzinfo | None = None) -> Charge:
-    """What a use costs and from where. ``tz``: the local time zone, when the caller prices many
-    uses (looking it up costs more than the pricing)."""
-    local = timezone.localtime(use.at, tz or timezone.get_current_timezone())
-    day = local.date()
-    active = sorted(
-        (
-            r
-            for r in rules
-            if r.kind in _ORDER and r.applies(card_kind=use.card_kind, function=use.function, day=day)
-        ),
+def rules_in_force(rules: list[Rule], *, card_kind: str, function: str, day: datetime.date) -> list[Rule]:
+    """The rules that apply to a use, in the order they apply."""
+    return sorted(
+        (r for r in rules if r.kind in _ORDER and r.applies(card_kind=card_kind, function=function, day=day)),
         key=lambda r: (_ORDER[r.kind], r.priority, r.code),
     )
+
+
+def price(use: Use, rules: list[Rule], tz: datetime.tzinfo | None = None, *, in_force=None) -> Charge:
+    """What a use costs and from where. ``tz``: the local time zone, when the caller prices many
+    uses (looking it up costs more than the pricing). ``in_force``: a function (card kind,
+    function, day) → ``rules_in_force(...)`` that a caller pricing thousands of uses may cache."""
+    local = timezone.localtime(use.at, tz or timezone.get_current_timezone())
+    day = local.date()
+    if in_force is not None:
+        active = in_force(use.card_kind, use.function, day)
+    else:
+        active = rules_in_force(rules, card_kind=use.card_kind, function=use.function, day=day)
     charge = Charge(fare=use.fare, due=use.fare)
     for rule in active:
         before = charge.due

@@ -136,6 +136,18 @@ class _Batch:
     results: list
     seen: set = field(default_factory=set)
 
+    rules_cache: dict = field(default_factory=dict)
+
+    def in_force(self, card_kind: str, function: str, day: datetime.date) -> list[rules.Rule]:
+        """The rules for a use, worked out once per card kind, function and day of the batch."""
+        key = (card_kind, function, day)
+        found = self.rules_cache.get(key)
+        if found is None:
+            found = self.rules_cache[key] = rules.rules_in_force(
+                self.rules_by_function.get(function, []), card_kind=card_kind, function=function, day=day
+            )
+        return found
+
 
 def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
     """Settle a batch in at most two transactions. The first takes the purses no other batch holds
@@ -254,8 +266,9 @@ def _settle_pass(batch: _Batch, indexes: list[int], *, skip_busy_cards: bool) ->
                         earlier_uses=history[(card.id, function.code)], points=available.get(points_code, 0),
                         stored_value=available.get(value_code, 0),
                     ),
-                    batch.rules_by_function.get(function.code, ()),
+                    (),
                     batch.local_zone,
+                    in_force=batch.in_force,
                 )  # fmt: skip
                 autoloaded = _autoload(card, charge, available.get(value_code, 0))
                 if autoloaded:

@@ -62,6 +62,8 @@ bench: install-test
 	$(BIN)/python bench/card_lookup.py --no-progress
 	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/card_taps.py; \
 	  else echo "PostgreSQL does not answer: bench/card_taps.py skipped"; fi
+	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/eservices_search_inbox.py --database-url $(PG_URL)_bench_eservices; \
+	  else echo "PostgreSQL does not answer: bench/eservices_search_inbox.py skipped"; fi
 	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/opendata_search.py --database-url $(PG_URL)_bench_opendata; \
 	  else echo "PostgreSQL does not answer: bench/opendata_search.py skipped"; fi
 

@@ -29,6 +29,14 @@ SHOTS = [
     ("card-my-cards.png", "/card/", ("citizen", "citizen-demo-2019"), 1280),
     ("card-statistics.png", "/card/staff/statistics/", ("cityadmin", "cityadmin-demo-2019"), 1280),
     ("card-wallet.png", "/card/", ("citizen", "citizen-demo-2019"), 1280, "a.wallet-link"),
+    ("opendata-search.png", "/opendata/?q=停車", None, 1280),
+    ("opendata-dataset.png", "/opendata/dataset/tyc-01-1/", None, 1280),
+    ("opendata-quality.png", "/opendata/quality/", None, 1280),
+    ("eservices-catalog.png", "/eservices/?q=低收入戶", None, 1280),
+    ("eservices-apply.png", "/eservices/items/SW-CHILD/apply/?prefill=1", ("citizen", "citizen-demo-2019"), 1280),
+    ("eservices-my-application.png", "/eservices/my/", ("citizen", "citizen-demo-2019"), 1280, "tbody a.mono"),
+    ("eservices-staff-inbox.png", "/eservices/staff/", ("clerk", "clerk-demo-2019"), 1280),
+    ("eservices-supervisor.png", "/eservices/staff/supervisor/", ("supervisor", "supervisor-demo-2019"), 1280),
 ]
 
 

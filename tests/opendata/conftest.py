@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from django.utils import translation
 
 from civicstack.core.selectors import acting_agency
 from civicstack.opendata import services, usage
@@ -19,6 +20,15 @@ PARKING_CSV = (
     "大園機場停車場,大園區,500,0,121.2330,25.0770\r\n"
 )
 PARKING_BYTES = PARKING_CSV.encode()
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """The assertions below read English messages; pages and the API default to zh-Hant, so these
+    tests ask for English (the zh-Hant catalog is checked by msgfmt and seen on the pages)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .catalog import FormDefinition, ServiceItem
 
@@ -12,7 +13,7 @@ class Application(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", _("Draft")
         SUBMITTED = "submitted", _("Submitted")
-        RECEIVED = "received", _("Received")
+        RECEIVED = "received", pgettext_lazy("application state", "Received")
         IN_REVIEW = "in_review", _("In review")
         SUPPLEMENT_REQUESTED = "supplement", _("Supplement requested")
         APPROVED = "approved", _("Approved")

@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from PIL import Image
 
 from civicstack.core.models import Agency, StaffRole
@@ -41,6 +42,14 @@ def make_item(code, *, agency, office_kind="", cross=ServiceItem.CrossDistrict.N
     schema, layout = demo.form_for(item, with_attachment=attachment)
     services.form_definition_create(actor=None, item=item, schema=schema, layout=layout)
     return item
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """The assertions below read English messages; pages and the API default to zh-Hant."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ def test_citizen_draft_attach_submit(client_for, citizen, transfer_item, distric
     assert [e["action"] for e in submitted["timeline"]] == ["draft_saved", "submitted"]
     pdf = client.get(f"{API}/applications/{number}/receipt.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert b"/Encoding /UniCNS-UCS2-H" in pdf.content  # the Traditional Chinese CMap (core.pdf_fonts)
     mine = client.get(f"{API}/applications").json()
     assert mine["count"] == 1 and mine["items"][0]["number"] == number
 

@@ -445,19 +445,19 @@ def form_for(item: ServiceItem, *, with_attachment: bool = True) -> tuple[dict, 
 
 
 def blank_form_pdf(title: str) -> bytes:
-    """A one-page blank application form (real PDF, Chinese in reportlab's CID font)."""
+    """A one-page blank application form (real PDF, Chinese in the platform's PDF font)."""
     from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
-    pdfmetrics.registerFont(UnicodeCIDFont("MSung-Light"))
+    from civicstack.core.pdf_fonts import cjk_font
+
+    font = cjk_font()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4)
     width, height = A4
-    pdf.setFont("MSung-Light", 18)
+    pdf.setFont(font, 18)
     pdf.drawCentredString(width / 2, height - 72, f"{title} 申請書")
-    pdf.setFont("MSung-Light", 12)
+    pdf.setFont(font, 12)
     y = height - 130
     for label in (
         "申請人姓名",

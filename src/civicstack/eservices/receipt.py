@@ -1,6 +1,6 @@
 """The application's receipt as a PDF (申辦收據): receipt number, item, offices, deadline, the
-answers as filed and the pickup code. Chinese text uses reportlab's built-in CID font
-``MSung-Light`` (Traditional Chinese) as the payment notices do, so no font file is shipped."""
+answers as filed and the pickup code. Chinese text uses the platform's PDF font
+(``core.pdf_fonts``), as the payment notices do, so no font file is shipped."""
 
 import io
 
@@ -8,15 +8,12 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from civicstack.core.identity import mask_name
+from civicstack.core.pdf_fonts import cjk_font
 
 from .models import Application
-
-FONT = "MSung-Light"
 
 
 def _answer_text(spec: dict, value) -> str:
@@ -30,9 +27,9 @@ def _answer_text(spec: dict, value) -> str:
 
 
 def render_receipt(application: Application, *, city_name: str) -> bytes:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    title = ParagraphStyle("title", fontName=FONT, fontSize=16, leading=22, spaceAfter=6)
-    body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=14)
+    font = cjk_font()
+    title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=6)
+    body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
                                  topMargin=18 * mm, bottomMargin=18 * mm, title=f"申辦收據 {application.number}")  # fmt: skip
@@ -57,7 +54,7 @@ def render_receipt(application: Application, *, city_name: str) -> bytes:
     answers = [[Paragraph(str(spec.get("title", name)), body), Paragraph(_answer_text(spec, application.data[name]), body)]
                for name, spec in properties.items() if name in application.data]  # fmt: skip
     style = TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), 10),
+        ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 10),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ])  # fmt: skip

@@ -23,13 +23,13 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
+
+from civicstack.core.pdf_fonts import CJK_FONT, cjk_font
 
 from .convenience_store import MAX_AMOUNT, StoreBarcodes, parse_amount
 from .virtual_account import format_account
 
-CJK_FONT = "MSung-Light"
 LATIN_FONT = "Helvetica"
 LATIN_BOLD = "Helvetica-Bold"
 MONO_FONT = "Courier"
@@ -81,14 +81,7 @@ class PaymentNotice:
 
 
 def _register_fonts() -> None:
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        font = UnicodeCIDFont(CJK_FONT)
-        # reportlab 5.1 gives MSung-Light the Simplified Chinese CMap (UniGB-UCS2-H); the font's
-        # collection is Adobe-CNS1, whose UTF-16 CMap is UniCNS-UCS2-H. With the wrong name,
-        # strict readers (poppler: Evince, pdftotext, many printers' RIPs) drop every Chinese
-        # glyph. The text itself is written as UTF-16BE either way, so only the name changes.
-        font.encodingName = "UniCNS-UCS2-H"
-        pdfmetrics.registerFont(font)
+    cjk_font()
 
 
 def roc_date(day: date) -> str:

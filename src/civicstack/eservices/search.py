@@ -7,6 +7,7 @@ characters. The index of the whole catalog (808 items in the report) lives in ea
 memory and is rebuilt when the catalog changes (checked by a cheap count/max(updated_at) query).
 """
 
+import logging
 import math
 import re
 import threading
@@ -28,6 +29,7 @@ def tokenizer() -> jieba.Tokenizer:
     global _tokenizer
     with _lock:
         if _tokenizer is None:
+            jieba.setLogLevel(logging.WARNING)  # its "loading model" lines are debug chatter
             instance = jieba.Tokenizer()
             instance.initialize()
             instance.load_userdict(str(_DICTIONARY))

@@ -125,13 +125,9 @@ def validate_params(kind: str, params: dict) -> dict:
     return {"cap_per_use": cap}
 
 
-def service_day_start(at: datetime.datetime, day_starts_at: str) -> datetime.datetime:
-    """The start of the service day containing ``at`` in local time (a 04:00 start puts a
+def service_day_start(local: datetime.datetime, day_starts_at: str) -> datetime.datetime:
+    """The start of the service day containing ``local`` (a local time; a 04:00 start puts a
     00:30 ride on the previous day's ticket)."""
-    return _day_start(timezone.localtime(at), day_starts_at)
-
-
-def _day_start(local: datetime.datetime, day_starts_at: str) -> datetime.datetime:
     start_time = datetime.time.fromisoformat(day_starts_at)
     start = local.replace(hour=start_time.hour, minute=start_time.minute, second=0, microsecond=0)
     if local < start:
@@ -161,7 +157,7 @@ def price(use: Use, rules: list[Rule], tz: datetime.tzinfo | None = None, *, in_
     for rule in active:
         before = charge.due
         if rule.kind == "nth_use_free":
-            start = _day_start(local, rule.params.get("day_starts_at", "00:00"))
+            start = service_day_start(local, rule.params.get("day_starts_at", "00:00"))
             earlier = sum(1 for t in use.earlier_uses if start <= t < use.at)
             if (earlier + 1) % rule.params.get("every", 2) == 0:
                 charge.due = 0

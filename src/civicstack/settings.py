@@ -89,6 +89,10 @@ INSTALLED_APPS = [
     "civicstack.card",
     "civicstack.eservices",
     "civicstack.opendata",
+    "civicstack.welfare",
+    "civicstack.chatbot",
+    "civicstack.iot",
+    "civicstack.analytics",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +181,12 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it even when using finders
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- city sensors and the analytics warehouse ---------------------------------------------------
+# The MQTT broker sensors publish to (`civicstack iot listen` subscribes); Mosquitto in dev and CI.
+MQTT_URL = env("MQTT_URL", "mqtt://127.0.0.1:1883")
+# DuckDB database and Parquet files of the analytics warehouse.
+WAREHOUSE_DIR = Path(env("WAREHOUSE_DIR", str(VAR_DIR / "warehouse")))
 
 # --- e-mail -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

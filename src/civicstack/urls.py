@@ -15,6 +15,10 @@ urlpatterns = [
     path("card/", include("civicstack.card.urls")),
     path("eservices/", include("civicstack.eservices.urls")),
     path("opendata/", include("civicstack.opendata.urls")),
+    path("welfare/", include("civicstack.welfare.urls")),
+    path("chatbot/", include("civicstack.chatbot.urls")),
+    path("iot/", include("civicstack.iot.urls")),
+    path("analytics/", include("civicstack.analytics.urls")),
     path("", include("civicstack.core.urls")),
 ]
 

@@ -3,7 +3,9 @@ application at 桃園區's district office; the item's rule transfers it to 中�
 clerk (the demo clerk) requests a supplement; the citizen supplements with a new file; the clerk
 approves; the citizen's timeline shows every step, with both offices visible."""
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ pytestmark = pytest.mark.browser
 
 CITIZEN = ("citizen", "citizen-demo-2019")  # registered in 中壢區 (the demo clerk's district)
 CLERK = ("clerk", "clerk-demo-2019")  # a clerk of 中壢區公所
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def log_in(page, credentials, next_path: str) -> None:
@@ -107,3 +110,36 @@ def test_citizen_files_across_districts_clerk_requests_supplement_then_approves(
     assert "請補附三個月內之戶口名簿影本" in page.locator("[data-timeline]").inner_text()
     assert violations == []
     citizen_context.close()
+
+
+def test_an_administrator_adds_a_question_to_an_online_form_without_writing_json(page):
+    log_in(page, ("cityadmin", "cityadmin-demo-2019"), "/eservices/staff/items/")
+    page.locator("#q").fill("SW-CHILD")
+    page.locator("form.filters button[type=submit]").click()
+    page.locator("a", has_text="SW-CHILD").click()
+    page.wait_for_url("**/eservices/staff/items/SW-CHILD/")
+    page.locator("a[href$='/form/']").click()
+    page.wait_for_url("**/form/")
+    assert page.locator("input[value=申請用途]").count() == 1  # the current questions, ready to edit
+    blank = page.locator("fieldset.question").nth(-2)  # the first of the two empty rows
+    blank.locator("input[name$='-label']").fill("子女就讀學校")
+    blank.locator("input[name$='-name']").fill("child_school")
+    blank.locator("select[name$='-kind']").select_option("text")
+    blank.locator("input[name$='-section']").fill("申請內容")
+    blank.locator("summary").click()
+    blank.locator("input[name$='-show_if']").fill("purpose")
+    blank.locator("input[name$='-show_if_value']").fill("就學")
+    page.locator("button[name=preview]").click()
+    assert page.locator(".form-preview #q-child_school").count() == 1
+    if os.environ.get("CIVICSTACK_SCREENSHOTS"):  # refresh docs/screenshots on request only
+        page.screenshot(path=SCREENSHOTS / "eservices-form-builder.png", full_page=False)
+    page.locator("button[name=publish]").click()
+    page.wait_for_url("**/eservices/staff/items/SW-CHILD/")
+    assert page.locator(".messages .success").is_visible()
+
+    # A citizen's new application uses the new version: the question shows when the purpose is 就學.
+    page.goto("/eservices/items/SW-CHILD/apply/")
+    assert page.locator("#q-child_school").is_hidden()
+    page.locator("#f-purpose").select_option("就學")
+    assert page.locator("#q-child_school").is_visible()
+    assert page.csp_violations == []

@@ -195,8 +195,9 @@ def validate(schema: dict, data: dict, *, partial: bool = False) -> dict[str, st
 
 def show_conditions(schema: dict) -> dict[str, tuple[str, str]]:
     """Questions shown only when another answer has a given value, from ``if``/``then`` rules of
-    the simple form ``if {properties: {q: {const: v}}} then {required: [...]}``: {field: (q, v)}.
-    Pages use these to hide questions that do not apply (they are all shown without JavaScript)."""
+        the simple form ``if {properties: {q: {const: v}}} then {required: [...]}``, and from a property's
+    ``"x-show-if": {"field": q, "equals": v}``: {field: (q, v)}.
+        Pages use these to hide questions that do not apply (they are all shown without JavaScript)."""
     rules = [schema, *schema.get("allOf", [])]
     shown: dict[str, tuple[str, str]] = {}
     for rule in rules:
@@ -213,6 +214,11 @@ def show_conditions(schema: dict) -> dict[str, tuple[str, str]]:
         value = "true" if value is True else "false" if value is False else str(value)
         for name in then.get("required", []):
             shown[name] = (question, value)
+    # An optional question that applies only to some answers (the form builder writes these).
+    for name, spec in schema.get("properties", {}).items():
+        condition = spec.get("x-show-if") if isinstance(spec, dict) else None
+        if isinstance(condition, dict) and {"field", "equals"} <= condition.keys():
+            shown.setdefault(name, (str(condition["field"]), str(condition["equals"])))
     return shown
 
 

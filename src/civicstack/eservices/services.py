@@ -11,6 +11,7 @@ import contextvars
 import datetime
 import hashlib
 import secrets
+import zipfile
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -27,7 +28,7 @@ from civicstack.payments.models import PaymentOrder
 
 from . import form_schema, search
 from .errors import ApplicationStateConflict, FormInvalid, InvalidAttachment, RoutingRefused
-from .models import Application, ApplicationEvent, Attachment, FormDefinition, ServiceItem
+from .models import Application, ApplicationEvent, Attachment, BlankForm, FormDefinition, ServiceItem
 from .models.applications import OPEN_STATES
 
 SOURCE_TYPE = "eservices.application"
@@ -106,9 +107,7 @@ def _require_item_manager(actor: User | None, agency_id: int) -> None:
         raise PermissionDenied("only supervisors and administrators of the agency manage its items and forms")
 
 
-@transaction.atomic
-def item_create(*, actor: User | None, data: ItemInput) -> ServiceItem:
-    _require_item_manager(actor, data.agency.pk)
+def _check_item(data: ItemInput) -> None:
     if not data.code.strip() or not data.name.strip() or not data.category.strip():
         raise InvalidInput("an item needs a code, a name and a category")
     if (
@@ -122,19 +121,128 @@ def item_create(*, actor: User | None, data: ItemInput) -> ServiceItem:
         raise InvalidInput("cross-district filing needs an office kind (offices in every district)")
     if not 1 <= data.time_limit_days <= 365 or data.fee < 0:
         raise InvalidInput("the time limit is 1–365 working days and the fee is not negative")
+
+
+_ITEM_FIELDS = ("name", "category", "description", "eligibility", "required_documents", "fee",
+                "time_limit_days", "office_kind", "cross_district", "channel")  # fmt: skip
+
+
+@transaction.atomic
+def item_create(*, actor: User | None, data: ItemInput) -> ServiceItem:
+    _require_item_manager(actor, data.agency.pk)
+    _check_item(data)
     if ServiceItem.objects.filter(code=data.code.strip()).exists():
         raise ApplicationStateConflict(f"an item {data.code} exists already", code="item_exists")
-    item = ServiceItem(
-        agency=data.agency, code=data.code.strip(), name=data.name.strip(), category=data.category.strip(),
-        description=data.description.strip(), eligibility=data.eligibility.strip(),
-        required_documents=data.required_documents.strip(), fee=data.fee, time_limit_days=data.time_limit_days,
-        office_kind=data.office_kind, cross_district=data.cross_district, channel=data.channel,
-    )  # fmt: skip
+    item = ServiceItem(agency=data.agency, code=data.code.strip())
+    for name in _ITEM_FIELDS:
+        value = getattr(data, name)
+        setattr(item, name, value.strip() if isinstance(value, str) else value)
     item.search_tokens = item_search_text(item)
     item.save()
     audit_record(actor=actor, action="eservices.item.created", obj=item, agency=item.agency,
                  data={"code": item.code, "name": item.name})  # fmt: skip
     return item
+
+
+@transaction.atomic
+def item_update(
+    *, actor: User | None, item: ServiceItem, data: ItemInput, is_active: bool = True
+) -> ServiceItem:
+    """Change an item's description, fee, time limit, routing or channel. Its code and agency stay:
+    receipts, links and statistics refer to them. Cases already filed keep their due dates."""
+    _require_item_manager(actor, item.agency_id)
+    if data.code.strip() != item.code or data.agency.pk != item.agency_id:
+        raise InvalidInput("an item's code and agency do not change; make a new item instead")
+    _check_item(data)
+    item = ServiceItem.objects.select_for_update().get(pk=item.pk)
+    changed = {}
+    for name in _ITEM_FIELDS:
+        value = getattr(data, name)
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(item, name) != value:
+            changed[name] = value
+            setattr(item, name, value)
+    if item.is_active != is_active:
+        changed["is_active"] = item.is_active = is_active
+    if changed:
+        item.search_tokens = item_search_text(item)
+        item.save()
+        audit_record(actor=actor, action="eservices.item.changed", obj=item, agency=item.agency,
+                     data={"code": item.code, "changed": sorted(changed)})  # fmt: skip
+    return item
+
+
+# --- blank forms (PDF, ODT or DOCX files to print and hand in) ------------------------------------
+
+BLANK_FORM_MAX_BYTES = 10 * 1024 * 1024
+BLANK_FORM_TYPES = {
+    "pdf": ("application/pdf", ".pdf"),
+    "odt": ("application/vnd.oasis.opendocument.text", ".odt"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
+}
+
+
+def _blank_form_kind(upload: UploadedFile) -> str | None:
+    """The file's type read from its bytes: a PDF header, or an ODF/OOXML package's own markers."""
+    upload.seek(0)
+    head = upload.read(5)
+    upload.seek(0)
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names and archive.getinfo("mimetype").file_size < 100:
+                if archive.read("mimetype").strip() == BLANK_FORM_TYPES["odt"][0].encode():
+                    return "odt"
+            if "word/document.xml" in names and "[Content_Types].xml" in names:
+                return "docx"
+    except (zipfile.BadZipFile, OSError):
+        return None
+    finally:
+        upload.seek(0)
+    return None
+
+
+@transaction.atomic
+def blank_form_add(*, actor: User | None, item: ServiceItem, title: str, upload: UploadedFile) -> BlankForm:
+    _require_item_manager(actor, item.agency_id)
+    title = title.strip() or item.name
+    if len(title) > 120:
+        raise InvalidAttachment(
+            "the title is longer than 120 characters", details={"fields": {"title": "too long"}}
+        )
+    if not upload.size:
+        raise InvalidAttachment("the file is empty", details={"fields": {"file": "empty"}})
+    if upload.size > BLANK_FORM_MAX_BYTES:
+        raise InvalidAttachment(
+            f"the file is larger than {BLANK_FORM_MAX_BYTES // 1024 // 1024} MB",
+            details={"fields": {"file": "too large"}},
+        )
+    kind = _blank_form_kind(upload)
+    if kind is None:
+        raise InvalidAttachment(
+            "a blank form is a PDF, ODT or DOCX file", details={"fields": {"file": "type"}}
+        )
+    content_type, extension = BLANK_FORM_TYPES[kind]
+    blank = BlankForm(item=item, title=title, content_type=content_type, size=upload.size)
+    blank.file.save(f"{item.code}-{secrets.token_hex(4)}{extension}", upload, save=False)
+    blank.save()
+    audit_record(actor=actor, action="eservices.blank_form.added", obj=item, agency=item.agency,
+                 data={"title": title, "type": kind, "size": upload.size})  # fmt: skip
+    return blank
+
+
+def blank_form_remove(*, actor: User | None, blank: BlankForm) -> None:
+    item = blank.item
+    _require_item_manager(actor, item.agency_id)
+    with transaction.atomic():
+        audit_record(actor=actor, action="eservices.blank_form.removed", obj=item, agency=item.agency,
+                     data={"title": blank.title})  # fmt: skip
+        name = blank.file.name
+        blank.delete()
+    # The file goes once the row is gone for good (a rolled-back delete keeps its file).
+    transaction.on_commit(lambda: blank.file.storage.delete(name))
 
 
 @transaction.atomic

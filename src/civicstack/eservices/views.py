@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,11 +19,11 @@ from civicstack.core.city_profile import city_name
 from civicstack.core.errors import NotFound, ServiceError
 from civicstack.core.identity import mask_name
 from civicstack.core.models import Agency, User
-from civicstack.core.selectors import person_of_user, staff_scope
+from civicstack.core.selectors import person_of_user, scope_by_agency, staff_scope
 
-from . import form_schema, selectors, services
+from . import form_builder, form_schema, forms, selectors, services
 from .errors import FormInvalid, InvalidAttachment
-from .models import Application, ServiceItem
+from .models import Application, FormDefinition, ServiceItem
 from .receipt import render_receipt
 
 STAFF_PAGE_SIZE = 25
@@ -447,3 +448,128 @@ def staff_supervisor(request: HttpRequest) -> HttpResponse:
     return render(request, "eservices/staff_supervisor.html", {
         "stats": stats, "share": round(stats.cross_district_share * 100, 1), "workload": selectors.workload(request.user),
     })  # fmt: skip
+
+
+# --- the catalog as agency staff keep it: items, blank forms, the form builder ----------------
+
+
+def _items_of_staff(request: HttpRequest):
+    return scope_by_agency(ServiceItem.objects.select_related("agency"), request.user)
+
+
+def _staff_item_or_404(request: HttpRequest, code: str) -> ServiceItem:
+    item = _items_of_staff(request).filter(code=code).first()
+    if item is None:
+        raise Http404(_("No such item in your agency's catalog."))
+    return item
+
+
+@login_required
+def staff_items(request: HttpRequest) -> HttpResponse:
+    scope = _require_staff(request)
+    query = request.GET.get("q", "").strip()[:60]
+    items = _items_of_staff(request).order_by("agency__code", "code")
+    if query:
+        items = items.filter(
+            Q(code__icontains=query) | Q(name__icontains=query) | Q(category__icontains=query)
+        )
+    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    return render(request, "eservices/staff_items.html", {
+        "page": page, "query": query, "can_manage": scope.has_role(*services.ITEM_MANAGERS),
+    })  # fmt: skip
+
+
+@login_required
+def staff_item(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _require_staff(request)
+    item = _staff_item_or_404(request, code)
+    can_manage = scope.has_role(*services.ITEM_MANAGERS)
+    item_form = forms.ItemForm(initial=forms.ItemForm.initial_of(item))
+    upload_form = forms.BlankFormUpload()
+    status = 200
+    if request.method == "POST":
+        if not can_manage:
+            raise DjangoPermissionDenied(
+                _("Only supervisors and administrators of the agency change its items.")
+            )
+        action = request.POST.get("action")
+        try:
+            if action == "save":
+                item_form = forms.ItemForm(request.POST)
+                if item_form.is_valid():
+                    services.item_update(actor=request.user, item=item, data=item_form.item_input(item),
+                                         is_active=item_form.cleaned_data["is_active"])  # fmt: skip
+                    messages.success(request, _("Saved."))
+                    return redirect("eservices:staff_item", code=item.code)
+                status = 400
+            elif action == "upload":
+                upload_form = forms.BlankFormUpload(request.POST, request.FILES)
+                if upload_form.is_valid():
+                    services.blank_form_add(actor=request.user, item=item, title=upload_form.cleaned_data["title"],
+                                            upload=upload_form.cleaned_data["file"])  # fmt: skip
+                    messages.success(request, _("The blank form was added."))
+                    return redirect("eservices:staff_item", code=item.code)
+                status = 400
+            elif action == "remove":
+                blank = item.blank_forms.filter(pk=request.POST.get("blank_form", "")[:12] or 0).first()
+                if blank is None:
+                    raise Http404(_("No such file."))
+                services.blank_form_remove(actor=request.user, blank=blank)
+                messages.success(request, _("The blank form was removed."))
+                return redirect("eservices:staff_item", code=item.code)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            status = 400
+    return render(request, "eservices/staff_item.html", {
+        "item": item, "item_form": item_form, "upload_form": upload_form, "can_manage": can_manage,
+        "blank_forms": item.blank_forms.all(), "versions": item.form_versions.select_related("created_by"),
+    }, status=status)  # fmt: skip
+
+
+@login_required
+def staff_form_builder(request: HttpRequest, code: str) -> HttpResponse:
+    """Edit the item's online form as a list of questions; saving makes a new version (published at
+    once or kept as a draft to preview). Applications keep the version they were filled with."""
+    scope = _require_staff(request)
+    item = _staff_item_or_404(request, code)
+    if not scope.has_role(*services.ITEM_MANAGERS):
+        raise DjangoPermissionDenied(_("Only supervisors and administrators of the agency change its forms."))
+    latest = item.form_versions.order_by("-version").first()
+    starting_from = (
+        None if latest is None else form_builder.questions_from_definition(latest.schema, latest.layout)
+    )
+    preview = None
+    status = 200
+    if request.method == "POST":
+        formset = forms.QuestionFormSet(request.POST, prefix="q")
+        if formset.is_valid():
+            try:
+                schema, layout = form_builder.definition_from_questions(
+                    forms.questions_of(formset), title=item.name
+                )
+                if "preview" in request.POST:
+                    preview = _fields(FormDefinition(item=item, schema=schema, layout=layout), {}, {})
+                else:
+                    version = services.form_definition_create(
+                        actor=request.user,
+                        item=item,
+                        schema=schema,
+                        layout=layout,
+                        publish="publish" in request.POST,
+                    )
+                    messages.success(
+                        request, _("Form version %(version)d saved.") % {"version": version.version}
+                    )
+                    return redirect("eservices:staff_item", code=item.code)
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+                status = 400
+        else:
+            status = 400
+    else:
+        initial = [forms.QuestionForm.initial_of(question) for question in starting_from or []]
+        formset = forms.QuestionFormSet(initial=initial, prefix="q")
+    return render(request, "eservices/staff_form_builder.html", {
+        "item": item, "formset": formset, "latest": latest, "preview": preview,
+        "not_editable_here": latest is not None and starting_from is None,
+    }, status=status)  # fmt: skip

@@ -161,3 +161,20 @@ def questions_of(formset) -> list[form_builder.Question]:
     """The questions of a valid formset in the order staff gave them (ordered_forms leaves out deleted
     rows and blank extra rows)."""
     return [form.question() for form in formset.ordered_forms]
+
+
+class CounterLookupForm(forms.Form):
+    """Step one of counter intake: which item, at which office, for whom (from the ID card shown)."""
+
+    item_code = forms.CharField(label=_("Item code"), max_length=24)
+    receiving_office = forms.ModelChoiceField(label=_("Receiving office"), queryset=Agency.objects.none())
+    identifier = forms.CharField(label=_("National ID number (from the ID card)"), max_length=10)
+    birth_date = forms.DateField(label=_("Birth date"), widget=forms.DateInput(attrs={"type": "date"}))
+    prefill_consent = forms.BooleanField(
+        label=_("The applicant agrees to fill in name, phone and address from the people registry"),
+        required=False,
+    )
+
+    def __init__(self, *args, offices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["receiving_office"].queryset = offices if offices is not None else Agency.objects.none()

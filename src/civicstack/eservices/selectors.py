@@ -9,16 +9,40 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from civicstack.core import working_days
+from civicstack.core import identity, working_days
 from civicstack.core.errors import NotFound
-from civicstack.core.models import User
-from civicstack.core.selectors import staff_scope
+from civicstack.core.models import Person, User
+from civicstack.core.selectors import person_digest, staff_scope
 
 from . import search
 from .models import Application, ServiceItem
 from .models.applications import OPEN_STATES
 
 State = Application.State
+
+
+# --- counter intake ---------------------------------------------------------------------------
+
+
+def applicant_at_counter(user: User, raw_identifier: str, birth_date: datetime.date) -> Person:
+    """The citizen at a counter, from the ID card he shows: its number *and* birth date must match a
+    registry record. Any district's resident may file at any office (跨區收件), so this is not limited
+    to the clerk's district as other people searches are; asking for both keeps it from being a
+    lookup of strangers by number. The caller records the read (core.services.person_viewed)."""
+    if not staff_scope(user).is_staff:
+        raise NotFound("person not found")
+    try:
+        identity.validate(raw_identifier)
+    except identity.InvalidIdentifier as exc:
+        raise NotFound("person not found") from exc
+    person = (
+        Person.objects.select_related("district", "user")
+        .filter(id_digest=person_digest(raw_identifier), birth_date=birth_date, deceased_on__isnull=True)
+        .first()
+    )
+    if person is None:
+        raise NotFound("person not found")
+    return person
 
 
 # --- catalog ----------------------------------------------------------------------------------

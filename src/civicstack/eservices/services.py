@@ -396,6 +396,21 @@ def _store_files(application: Application, checked: list[CheckedFile], *, supple
     return references
 
 
+def _delete_attachments(attachments) -> None:
+    """Remove attachment rows, and their files once the transaction has committed (a rollback keeps
+    both)."""
+    doomed = [
+        (attachment.file.storage, attachment.file.name) for attachment in attachments if attachment.file
+    ]
+    attachments.delete()
+
+    def remove_files():
+        for storage, name in doomed:
+            storage.delete(name)
+
+    transaction.on_commit(remove_files)
+
+
 # --- applications -----------------------------------------------------------------------------
 
 
@@ -508,7 +523,9 @@ def application_draft_save(
         )
     if checked:
         if not created:
-            Attachment.objects.filter(application=application, field__in=[c.field for c in checked]).delete()
+            _delete_attachments(
+                Attachment.objects.filter(application=application, field__in=[c.field for c in checked])
+            )
         application.data.update(_store_files(application, checked, supplement=False))
     application.save()
     if created:
@@ -522,21 +539,10 @@ def _is_outside_home(office: Agency, person: Person | None) -> bool:
     return person is not None and office.district_id is not None and office.district_id != person.district_id
 
 
-@transaction.atomic
-def application_submit(*, actor: User, application: Application) -> Application:
-    """Submit a complete draft: it becomes a case of the handling office with a deadline counted in
-    working days, a pickup code, and a payment order when the item has a fee. Idempotent: submitting
-    an application already submitted returns it unchanged."""
-    application = _lock(application)
-    if application.applicant_id != actor.pk:
-        raise NotFound("application not found")
-    if application.state != State.DRAFT:
-        if application.submitted_at is not None and application.state != State.WITHDRAWN:
-            return application
-        raise ApplicationStateConflict("only a draft can be submitted", details={"state": application.state})
-    errors = form_schema.validate(application.form.schema, application.data)
-    if errors:
-        raise FormInvalid("some answers are missing or not valid", details={"fields": errors})
+def _open_case(
+    application: Application, *, actor: User, action: str, previous: str = State.DRAFT, notify: bool = True
+) -> None:
+    """A complete application becomes a case: deadline in working days, pickup code, payment order."""
     now = timezone.now()
     application.state = State.SUBMITTED
     application.submitted_at = now
@@ -555,11 +561,29 @@ def application_submit(*, actor: User, application: Application) -> Application:
         )  # fmt: skip
         application.payment_order = payments.payment_order_issue(actor=actor, order=order)
     application.save()
-    _record(application, actor=actor, action="submitted", previous=State.DRAFT,
+    _record(application, actor=actor, action=action, previous=previous,
             data={"receiving_office": application.receiving_office.code,
                   "handling_office": application.handling_office.code,
                   "cross_district": application.is_cross_district, "due_date": application.due_date.isoformat(),
-                  "form_version": application.form.version})  # fmt: skip
+                  "form_version": application.form.version}, notify=notify)  # fmt: skip
+
+
+@transaction.atomic
+def application_submit(*, actor: User, application: Application) -> Application:
+    """Submit a complete draft: it becomes a case of the handling office with a deadline counted in
+    working days, a pickup code, and a payment order when the item has a fee. Idempotent: submitting
+    an application already submitted returns it unchanged."""
+    application = _lock(application)
+    if application.applicant_id != actor.pk:
+        raise NotFound("application not found")
+    if application.state != State.DRAFT:
+        if application.submitted_at is not None and application.state != State.WITHDRAWN:
+            return application
+        raise ApplicationStateConflict("only a draft can be submitted", details={"state": application.state})
+    errors = form_schema.validate(application.form.schema, application.data)
+    if errors:
+        raise FormInvalid("some answers are missing or not valid", details={"fields": errors})
+    _open_case(application, actor=actor, action="submitted")
     _notify(
         recipient=actor,
         subject=f"已收到申請 {application.number} Application received",
@@ -568,6 +592,41 @@ def application_submit(*, actor: User, application: Application) -> Application:
         url=f"/eservices/my/{application.number}/",
     )  # fmt: skip
     return application
+
+
+@transaction.atomic
+def application_file_at_counter(
+    *, actor: User, item: ServiceItem, person: Person, receiving_office: Agency, answers: dict,
+    files: dict[str, UploadedFile] | None = None,
+) -> Application:  # fmt: skip
+    """A clerk files an application for a citizen at the counter (臨櫃收件), at any office the item's
+    cross-district rule allows: the answers are checked in full, the case opens and is received by
+    that office at once. The citizen (identified by ID card) follows it online if he has a login."""
+    if not staff_scope(actor).acts_for(receiving_office.pk):
+        raise PermissionDenied("you file applications only at your own office")
+    if not item.is_active:
+        raise InvalidInput("this item is not in the catalog", details={"field": "item"})
+    form = current_form(item)
+    if form is None:
+        raise InvalidInput("this item has no form yet", details={"field": "item"})
+    received_by, handled_by = route(item, person, receiving_office)
+    data = _merge_answers(None, form, answers)
+    # Files are checked before anything is written; their references are set when they are stored.
+    checked = _check_files(form.schema, files or {})
+    provided = {c.field: "attachment:0" for c in checked}
+    errors = form_schema.validate(form.schema, {**data, **provided})
+    if errors:
+        raise FormInvalid("some answers are missing or not valid", details={"fields": errors})
+    application = Application.objects.create(
+        number=_new_number(), item=item, form=form, applicant=person.user, applicant_person=person,
+        applicant_name=person.name[:60], data=data, receiving_office=received_by, handling_office=handled_by,
+        is_cross_district=received_by.pk != handled_by.pk or _is_outside_home(received_by, person), fee=item.fee,
+    )  # fmt: skip
+    if checked:
+        application.data.update(_store_files(application, checked, supplement=False))
+    # The citizen hears of it once, when the office has received it (the next step).
+    _open_case(application, actor=actor, action="filed_at_counter", previous="", notify=False)
+    return application_transition(actor=actor, application=application, action="receive")
 
 
 def _acts_on(actor: User, application: Application, *, handling_only: bool) -> bool:

@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 from civicstack.core.city_profile import city_name
 from civicstack.core.errors import NotFound, ServiceError
 from civicstack.core.identity import mask_name
-from civicstack.core.models import Agency, User
+from civicstack.core.models import Agency, Person, User
 from civicstack.core.selectors import person_of_user, scope_by_agency, staff_scope
+from civicstack.core.services import person_viewed
 
 from . import form_builder, form_schema, forms, selectors, services
 from .errors import FormInvalid, InvalidAttachment
@@ -572,4 +573,97 @@ def staff_form_builder(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "eservices/staff_form_builder.html", {
         "item": item, "formset": formset, "latest": latest, "preview": preview,
         "not_editable_here": latest is not None and starting_from is None,
+    }, status=status)  # fmt: skip
+
+
+# --- counter intake (臨櫃收件): a clerk files for the citizen standing at the counter ---------------
+
+COUNTER_SESSION_KEY = "eservices_counter"
+
+
+def _counter_offices(request: HttpRequest):
+    return _offices_visible(request).filter(is_active=True)
+
+
+@login_required
+def staff_counter(request: HttpRequest) -> HttpResponse:
+    """Step one finds the item and the citizen (ID number and birth date from his ID card); step two
+    is the item's form, filed and received at once. The person found is kept in the session, never
+    in the page, so the ID number is not sent back to the browser."""
+    _require_staff(request)
+    offices = _counter_offices(request)
+    lookup = forms.CounterLookupForm(request.POST or None, offices=offices,
+                                     initial={"receiving_office": offices.first()})  # fmt: skip
+    context = {"lookup": lookup}
+    status = 200
+    if request.method == "POST" and request.POST.get("step") == "find":
+        if not lookup.is_valid():
+            return render(request, "eservices/staff_counter.html", context, status=400)
+        data = lookup.cleaned_data
+        try:
+            item = selectors.item_by_code(data["item_code"].strip())
+            person = selectors.applicant_at_counter(request.user, data["identifier"], data["birth_date"])
+            services.route(item, person, data["receiving_office"])
+            if services.current_form(item) is None:
+                raise ServiceError(_("This item has no form yet."))
+        except NotFound:
+            messages.error(
+                request,
+                _("No item with this code, or no registry record with this ID number and birth date."),
+            )
+            return render(request, "eservices/staff_counter.html", context, status=404)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return render(request, "eservices/staff_counter.html", context, status=400)
+        person_viewed(actor=request.user, person=person, channel="eservices.counter")
+        request.session[COUNTER_SESSION_KEY] = {"item": item.code, "person": person.pk,
+                                                "office": data["receiving_office"].pk,
+                                                "prefill": data["prefill_consent"]}  # fmt: skip
+        return redirect("eservices:staff_counter_form")
+    return render(request, "eservices/staff_counter.html", context, status=status)
+
+
+@login_required
+def staff_counter_form(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    pending = request.session.get(COUNTER_SESSION_KEY)
+    if not pending:
+        return redirect("eservices:staff_counter")
+    item = ServiceItem.objects.filter(code=pending["item"]).first()
+    person = Person.objects.select_related("district", "user").filter(pk=pending["person"]).first()
+    office = _counter_offices(request).filter(pk=pending["office"]).first()
+    if item is None or person is None or office is None:
+        request.session.pop(COUNTER_SESSION_KEY, None)
+        return redirect("eservices:staff_counter")
+    form = services.current_form(item)
+    values = form_schema.prefill(form.layout, person) if pending.get("prefill") else {}
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        values = _raw_answers(request, form.schema)
+        files = {name: upload for name, upload in request.FILES.items() if name in form.schema["properties"]}
+        try:
+            application = services.application_file_at_counter(
+                actor=request.user,
+                item=item,
+                person=person,
+                receiving_office=office,
+                answers=values,
+                files=files,
+            )
+        except (FormInvalid, InvalidAttachment) as exc:
+            errors = exc.details.get("fields", {}) if isinstance(exc.details, dict) else {}
+            messages.error(request, exc.message)
+            status = 400
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            status = 400
+        else:
+            request.session.pop(COUNTER_SESSION_KEY, None)
+            messages.success(request, _("Filed and received: %(number)s. Pickup code for convenience stores: %(code)s.")
+                             % {"number": application.number, "code": application.pickup_code})  # fmt: skip
+            return redirect("eservices:staff_case", number=application.number)
+    return render(request, "eservices/staff_counter_form.html", {
+        "item": item, "office": office, "applicant": mask_name(person.name), "district": person.district,
+        "form": form, "sections": _fields(form, values, errors), "errors": errors,
     }, status=status)  # fmt: skip

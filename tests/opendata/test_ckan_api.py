@@ -188,3 +188,16 @@ def test_api_calls_are_counted_in_batches(client, catalog, django_assert_max_num
     assert not UsageMonthly.objects.filter(dataset=catalog["water"], api_calls__gt=0).exists()
     usage.usage_flush()
     assert UsageMonthly.objects.get(dataset=catalog["water"]).api_calls == 3
+
+
+def test_package_search_ranks_title_matches_first(client, make_dataset):
+    """The default sort is CKAN's ``score desc, metadata_modified desc``: a dataset named for the
+    query comes before one that only mentions it, even when the other was updated later."""
+    make_dataset("公有停車場即時剩餘車位", name="parking-live", tags=["停車場"])
+    make_dataset("交通事故統計", name="accidents", tags=["交通"],
+                 notes="含停車場周邊事故;資料來源為警察局。")  # fmt: skip
+    _, body = call(client, "package_search", q="停車場")
+    assert [r["name"] for r in body["result"]["results"]] == ["parking-live", "accidents"]
+    assert body["result"]["sort"] == "score desc, metadata_modified desc"
+    _, body = call(client, "package_search", q="停車場", sort="metadata_modified desc")
+    assert [r["name"] for r in body["result"]["results"]] == ["accidents", "parking-live"]

@@ -194,12 +194,29 @@ def _order(sort: str) -> list[str]:
         if direction not in ("asc", "desc"):
             raise DatastoreQueryError(_("Cannot sort by %(sort)s.") % {"sort": part.strip()})
         if name == "score":
-            continue  # relevance: the match itself; ties fall to the next key
+            ordering.append("-score" if direction == "desc" else "score")  # relevance (see _relevance)
+            continue
         if name not in SORTS:
             raise DatastoreQueryError(_("Cannot sort by %(sort)s.") % {"sort": name})
         column = SORTS[name].lstrip("-")
         ordering.append(("-" if direction == "desc" else "") + column)
     return ordering + ["name"]
+
+
+def _relevance(entry, words: list[str]) -> float:
+    """How well a dataset matches the query words, in the spirit of CKAN's Solr ``score`` (which
+    boosts the title): a word in the title counts most, a whole-title match more still, and
+    repeated mentions in the description and fields add a little, with diminishing returns."""
+    title = entry.title.lower()
+    score = 0.0
+    for word in words:
+        if word in title:
+            score += 3.0 + (2.0 if title == word else 0.0) + (1.0 if title.startswith(word) else 0.0)
+        if word in entry.tags:
+            score += 2.0
+        mentions = entry.search_text.count(word)
+        score += mentions / (mentions + 1.5)
+    return score
 
 
 def package_search(user: User | None, query: SearchQuery) -> SearchResult:
@@ -233,7 +250,12 @@ def package_search(user: User | None, query: SearchQuery) -> SearchResult:
             catalog_index.matches(entry, key, value) for key, values in filters.items() for value in values
         ):
             found.append(entry)
-    for key in reversed(ordering):
+    for key in reversed(ordering):  # stable sorts, last key first
+        if key.lstrip("-") == "score":
+            if words:
+                scores = {entry.id: _relevance(entry, words) for entry in found}
+                found.sort(key=lambda e: scores[e.id], reverse=key.startswith("-"))
+            continue
         attribute = {
             "created_at": "created_at",
             "metadata_modified": "metadata_modified",

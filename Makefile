@@ -43,13 +43,18 @@ lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+# One pytest process a core (pytest-xdist); a file's tests stay together on one worker, so a file's
+# module-level state and its live server are shared as when run alone. PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadfile
+
 test: install-test browser lint
 	@echo "== pytest on SQLite =="
-	env -u DATABASE_URL $(BIN)/pytest
+	env -u DATABASE_URL $(PYTEST)
 	@url="$${DATABASE_URL:-$(PG_URL)}"; \
 	if $(BIN)/python -c "import sys, psycopg; psycopg.connect(sys.argv[1].replace('postgres://', 'postgresql://', 1), connect_timeout=3, dbname='postgres').close()" "$$url" 2>/dev/null; then \
 	  echo "== pytest on PostgreSQL ($$url) =="; \
-	  DATABASE_URL="$$url" $(BIN)/pytest; \
+	  DATABASE_URL="$$url" $(PYTEST); \
 	else \
 	  echo "== PostgreSQL does not answer at $$url: PostgreSQL run skipped =="; \
 	fi

@@ -71,6 +71,8 @@ bench: install-test
 	  else echo "PostgreSQL does not answer: bench/eservices_search_inbox.py skipped"; fi
 	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/opendata_search.py --database-url $(PG_URL)_bench_opendata; \
 	  else echo "PostgreSQL does not answer: bench/opendata_search.py skipped"; fi
+	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/welfare.py --database-url $(PG_URL)_bench_welfare; \
+	  else $(BIN)/python bench/welfare.py; fi
 
 # Refresh the committed OpenAPI snapshot (tests/test_openapi_snapshot.py compares against it).
 openapi: install

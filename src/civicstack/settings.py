@@ -185,8 +185,13 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- city sensors and the analytics warehouse ---------------------------------------------------
 # The MQTT broker sensors publish to (`civicstack iot listen` subscribes); Mosquitto in dev and CI.
 MQTT_URL = env("MQTT_URL", "mqtt://127.0.0.1:1883")
-# DuckDB database and Parquet files of the analytics warehouse.
+# Topics sensors publish under: <prefix>/<station>/<quantity> (docs/iot.md).
+IOT_MQTT_TOPIC_PREFIX = env("IOT_MQTT_TOPIC_PREFIX", "city/taoyuan/sensors")
+# Parquet files of the analytics warehouse (the loader is their only writer).
 WAREHOUSE_DIR = Path(env("WAREHOUSE_DIR", str(VAR_DIR / "warehouse")))
+# Where file-drop connectors pick up CSV/JSON/XLSX files, and inter-agency API calls a key may make a day.
+ANALYTICS_DROP_DIR = Path(env("ANALYTICS_DROP_DIR", str(VAR_DIR / "drop")))
+ANALYTICS_DEFAULT_DAILY_QUOTA = int(env("ANALYTICS_DEFAULT_DAILY_QUOTA", "1000"))
 
 # --- e-mail -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

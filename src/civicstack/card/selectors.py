@@ -400,3 +400,27 @@ def points_entries(card: Card) -> QuerySet[PointsEntry]:
 
 def points_seals() -> QuerySet[PointsSeal]:
     return PointsSeal.objects.order_by("-day")
+
+
+# --- read by the analytics module (appended; plain rows, no models cross the boundary) ----------
+
+
+def taps_after(cursor: int, *, limit: int = 50_000) -> tuple[list[dict], int]:
+    """Card uses with an id above ``cursor``, oldest first, as plain dicts for the warehouse:
+    id, card_kind, function, district (the reader's district code, else the card's), reader,
+    tapped_at (aware), fare, points (welfare points spent), status. Returns the new cursor too."""
+    rows = list(
+        Tap.objects.filter(id__gt=cursor)
+        .order_by("id")
+        .values_list(
+            "id", "card__kind", "function", "reader__district__code", "card__district__code", "reader__code",
+            "tapped_at", "fare", "from_points", "status",
+        )[:limit]
+    )  # fmt: skip
+    found = [
+        {"id": tap_id, "card_kind": kind or "unknown", "function": function,
+         "district": reader_district or card_district or "", "reader": reader, "tapped_at": tapped_at,
+         "fare": fare, "points": points, "status": status}
+        for tap_id, kind, function, reader_district, card_district, reader, tapped_at, fare, points, status in rows
+    ]  # fmt: skip
+    return found, (rows[-1][0] if rows else cursor)

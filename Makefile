@@ -73,6 +73,11 @@ bench: install-test
 	  else echo "PostgreSQL does not answer: bench/opendata_search.py skipped"; fi
 	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/welfare.py --database-url $(PG_URL)_bench_welfare; \
 	  else $(BIN)/python bench/welfare.py; fi
+	$(BIN)/python bench/chatbot.py
+	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/iot.py --database-url $(PG_URL)_bench_iot; \
+	  else echo "PostgreSQL does not answer: bench/iot.py skipped"; fi
+	@if pg_isready -q -h 127.0.0.1 2>/dev/null; then $(BIN)/python bench/analytics.py; \
+	  else echo "PostgreSQL does not answer: bench/analytics.py skipped"; fi
 
 # Refresh the committed OpenAPI snapshot (tests/test_openapi_snapshot.py compares against it).
 openapi: install

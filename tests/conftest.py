@@ -3,6 +3,7 @@ kind (citizen, clerks of two districts, a supervisor, an agency administrator, a
 
 import datetime
 import itertools
+import os
 import random
 
 import pytest
@@ -13,6 +14,12 @@ from civicstack.core.city_profile import city_profile_load
 from civicstack.core.models import Agency, District, StaffRole, User
 
 PASSWORD = "correct-horse-battery-staple"
+
+# Playwright's sync API (the browser tests) runs its event loop in this thread between its calls;
+# with one pytest worker a core, database tests may follow browser tests in the same process, and
+# Django would take that loop for an async context. Our tests are synchronous: say so, as
+# Playwright's documentation advises for Django.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def live_demo(tmp_path_factory):
         stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(600):  # up to a minute: with one pytest worker a core, two demos may be starting
         try:
             urllib.request.urlopen(f"{base_url}/healthz", timeout=1)  # noqa: S310 - our own local server
             break

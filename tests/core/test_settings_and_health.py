@@ -39,7 +39,9 @@ def random_field_key() -> str:
 
 @pytest.fixture
 def production_env(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
+    # (DJANGO_ALLOW_ASYNC_UNSAFE is the test process's own, see tests/conftest.py: not a deployment's)
+    env = {key: value for key, value in os.environ.items()
+           if key not in SETTINGS_VARIABLES and key != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # fmt: skip
     env.update(
         CIVICSTACK_ENV="production",
         SECRET_KEY=random_secret_key(),

@@ -154,6 +154,7 @@ class EntryPageOut(Schema):
     count: int
     page: int
     page_size: int
+    pages: int
 
 
 class EntryQuery(Schema):
@@ -171,8 +172,9 @@ def entry_list(request: HttpRequest, query: Query[EntryQuery]):
     found = selectors.entries(query=query.q, knowledge_base=query.knowledge_base, venue=query.venue,
                               category=query.category)  # fmt: skip
     offset = (query.page - 1) * query.page_size
-    return EntryPageOut(items=[EntryOut.of(e) for e in found[offset : offset + query.page_size]], count=found.count(),
-                        page=query.page, page_size=query.page_size)  # fmt: skip
+    count = found.count()
+    return EntryPageOut(items=[EntryOut.of(e) for e in found[offset : offset + query.page_size]], count=count,
+                        page=query.page, page_size=query.page_size, pages=-(-count // query.page_size))  # fmt: skip
 
 
 class EntryIn(Schema):

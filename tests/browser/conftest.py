@@ -81,3 +81,12 @@ def page(browser, live_demo):
     )
     yield page
     context.close()
+
+
+def log_in(page, credentials: tuple[str, str], next_path: str) -> None:
+    """Log in through the login page as (username, password) and land on ``next_path``."""
+    page.goto(f"/login/?next={next_path}")
+    page.locator("#id_username").fill(credentials[0])
+    page.locator("#id_password").fill(credentials[1])
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(f"**{next_path}")

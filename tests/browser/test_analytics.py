@@ -7,19 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import log_in
+
 pytestmark = pytest.mark.browser
 
 CITY_ADMIN = ("cityadmin", "cityadmin-demo-2019")
 CLERK = ("clerk", "clerk-demo-2019")  # a clerk of 中壢區公所
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def log_in(page, credentials, next_path: str) -> None:
-    page.goto(f"/login/?next={next_path}")
-    page.locator("#id_username").fill(credentials[0])
-    page.locator("#id_password").fill(credentials[1])
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(f"**{next_path}")
 
 
 def test_staff_open_the_traffic_safety_dashboard_filter_by_district_and_see_charts(page, browser, live_demo):

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from .conftest import log_in
+
 pytestmark = pytest.mark.browser
 
 CIVICSTACK = str(Path(sys.executable).with_name("civicstack"))
@@ -56,14 +58,6 @@ def card_applicant(live_demo, tmp_path_factory):
     script = CREATE_APPLICANT.format(username=APPLICANT[0], password=APPLICANT[1])
     subprocess.run([CIVICSTACK, "shell", "-c", script], env=env, check=True)
     return APPLICANT
-
-
-def log_in(page, credentials, next_path: str) -> None:
-    page.goto(f"/login/?next={next_path}")
-    page.locator("#id_username").fill(credentials[0])
-    page.locator("#id_password").fill(credentials[1])
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(f"**{next_path}")
 
 
 def portrait_jpeg() -> bytes:

@@ -11,19 +11,13 @@ import pytest
 
 from civicstack.eservices.demo import blank_form_pdf
 
+from .conftest import log_in
+
 pytestmark = pytest.mark.browser
 
 CITIZEN = ("citizen", "citizen-demo-2019")  # registered in 中壢區 (the demo clerk's district)
 CLERK = ("clerk", "clerk-demo-2019")  # a clerk of 中壢區公所
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def log_in(page, credentials, next_path: str) -> None:
-    page.goto(f"/login/?next={next_path}")
-    page.locator("#id_username").fill(credentials[0])
-    page.locator("#id_password").fill(credentials[1])
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(f"**{next_path}")
 
 
 def pdf(name: str) -> dict:

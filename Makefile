@@ -44,20 +44,25 @@ lint: install-test
 	$(BIN)/ruff format --check src tests bench
 
 # One pytest process a core (pytest-xdist); a file's tests stay together on one worker, so a file's
-# module-level state and its live server are shared as when run alone. PYTEST_WORKERS=0 runs serially.
+# module-level state is shared as when run alone. PYTEST_WORKERS=0 runs serially.
+# Browser tests run in processes of their own: they drive a live demo server on SQLite whatever the
+# database, so they run once, and Playwright's event loop never shares a process with the database
+# tests that fork workers to race on PostgreSQL.
 PYTEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadfile
 
 test: install-test browser lint
 	@echo "== pytest on SQLite =="
-	env -u DATABASE_URL $(PYTEST)
+	env -u DATABASE_URL $(PYTEST) -m "not browser"
 	@url="$${DATABASE_URL:-$(PG_URL)}"; \
 	if $(BIN)/python -c "import sys, psycopg; psycopg.connect(sys.argv[1].replace('postgres://', 'postgresql://', 1), connect_timeout=3, dbname='postgres').close()" "$$url" 2>/dev/null; then \
 	  echo "== pytest on PostgreSQL ($$url) =="; \
-	  DATABASE_URL="$$url" $(PYTEST); \
+	  DATABASE_URL="$$url" $(PYTEST) -m "not browser"; \
 	else \
 	  echo "== PostgreSQL does not answer at $$url: PostgreSQL run skipped =="; \
 	fi
+	@echo "== browser tests: Debian's chromium against a live demo server =="
+	env -u DATABASE_URL $(PYTEST) -m browser
 
 bench: install-test
 	$(BIN)/python bench/run.py

@@ -23,6 +23,7 @@ from civicstack.core.errors import InvalidInput, NotFound, PermissionDenied
 from civicstack.core.models import Agency, ApiKey, Person, StaffRole, User
 from civicstack.core.selectors import person_of_user, staff_scope
 from civicstack.core.services import audit_record, notification_send
+from civicstack.core.stored_files import delete_after_commit
 from civicstack.payments import services as payments
 from civicstack.payments.models import PaymentOrder
 
@@ -239,10 +240,8 @@ def blank_form_remove(*, actor: User | None, blank: BlankForm) -> None:
     with transaction.atomic():
         audit_record(actor=actor, action="eservices.blank_form.removed", obj=item, agency=item.agency,
                      data={"title": blank.title})  # fmt: skip
-        name = blank.file.name
+        delete_after_commit([blank.file])
         blank.delete()
-    # The file goes once the row is gone for good (a rolled-back delete keeps its file).
-    transaction.on_commit(lambda: blank.file.storage.delete(name))
 
 
 @transaction.atomic
@@ -397,18 +396,9 @@ def _store_files(application: Application, checked: list[CheckedFile], *, supple
 
 
 def _delete_attachments(attachments) -> None:
-    """Remove attachment rows, and their files once the transaction has committed (a rollback keeps
-    both)."""
-    doomed = [
-        (attachment.file.storage, attachment.file.name) for attachment in attachments if attachment.file
-    ]
+    """Remove attachment rows, and their files once the transaction has committed."""
+    delete_after_commit([attachment.file for attachment in attachments])
     attachments.delete()
-
-    def remove_files():
-        for storage, name in doomed:
-            storage.delete(name)
-
-    transaction.on_commit(remove_files)
 
 
 # --- applications -----------------------------------------------------------------------------

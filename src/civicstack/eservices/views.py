@@ -595,7 +595,6 @@ def staff_counter(request: HttpRequest) -> HttpResponse:
     lookup = forms.CounterLookupForm(request.POST or None, offices=offices,
                                      initial={"receiving_office": offices.first()})  # fmt: skip
     context = {"lookup": lookup}
-    status = 200
     if request.method == "POST" and request.POST.get("step") == "find":
         if not lookup.is_valid():
             return render(request, "eservices/staff_counter.html", context, status=400)
@@ -620,7 +619,7 @@ def staff_counter(request: HttpRequest) -> HttpResponse:
                                                 "office": data["receiving_office"].pk,
                                                 "prefill": data["prefill_consent"]}  # fmt: skip
         return redirect("eservices:staff_counter_form")
-    return render(request, "eservices/staff_counter.html", context, status=status)
+    return render(request, "eservices/staff_counter.html", context)
 
 
 @login_required

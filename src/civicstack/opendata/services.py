@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from civicstack.core.errors import InvalidInput, NotFound, PermissionDenied
 from civicstack.core.models import Agency, User
 from civicstack.core.services import audit_record
+from civicstack.core.stored_files import delete_after_commit
 
 from . import parsing, quality
 from .errors import InvalidFile
@@ -460,14 +461,11 @@ def resource_delete(*, actor: User | None, resource: Resource) -> None:
     dataset = resource.dataset
     _require_publisher(actor, dataset.agency)
     with transaction.atomic():
-        name = resource.file.name if resource.file else ""
-        storage = resource.file.storage if resource.file else None
         audit_record(actor=actor, action="opendata.resource_delete", obj=resource, agency=dataset.agency)
+        delete_after_commit([resource.file])
         resource.delete()
         Dataset.objects.filter(pk=dataset.pk).update(metadata_modified=timezone.now())
         _refresh_stars(dataset)
-        if storage is not None and name:
-            transaction.on_commit(lambda: storage.delete(name))
 
 
 def access_editable_dataset(actor: User, key: str) -> Dataset:

@@ -6,8 +6,8 @@ in the same run, for plain BM25 (bm25s) over jieba's default segmentation (the b
     python bench/chatbot.py [--entries 10735] [--calibrate] [--by-kind] [--misses]
 
 The index is built in memory from the demo corpus (the same generator ``demo-data --scale seed``
-loads), so no database is needed. ``--calibrate`` fits the confidence (logistic regression on the even
-lines of the evaluation set), writes data/calibration.json, and reports the odd lines as held out.
+loads), so no database is needed. ``--calibrate`` fits the second stage (the reranker and the confidence,
+on the even lines of the evaluation set), writes data/reranker.json, and reports the odd lines as held out.
 ``--misses`` lists the misses of the even (tuning) lines only: tuning happens on those, never on the
 held-out odd lines. The run also lists synonym-lexicon phrases found only in held-out questions.
 Targets: top-1 ≥ 90%, top-3 ≥ 97%, out-of-scope hand-off ≥ 90%, p95 < 30 ms, build < 30 s.
@@ -78,10 +78,10 @@ class Baseline:
     def search(self, query: str, venue: str, lang):
         known = [t for t in self.tokens(query) if t in self.model.vocab_dict]
         if not known:
-            return [], True
+            return [], True, True
         scores = self.model.get_scores(known)
         order = scores.argsort()[::-1][:3]
-        return [self.ids[i] for i in order if scores[i] > 0], scores[order[0]] <= 0
+        return [self.ids[i] for i in order if scores[i] > 0], scores[order[0]] <= 0, scores[order[0]] <= 0
 
 
 class Ours:
@@ -93,47 +93,59 @@ class Ours:
         self.ids = {n + 1: r.external_id for n, r in enumerate(rows)}
         self.index = retrieval.Index([
             retrieval.Document(n + 1, r.question, "\n".join(r.phrasings), self.venue_ids.get(r.venue), r.language,
-                               position.get(r.translation_of)) for n, r in enumerate(rows)])  # fmt: skip
+                               position.get(r.translation_of), r.answer, r.category) for n, r in enumerate(rows)])  # fmt: skip
 
     def search(self, query: str, venue: str, lang, scope_rules: bool = True):
         result = self.index.search(
             query, venue_id=self.venue_ids.get(venue), language=lang, scope_rules=scope_rules
         )
         answers = [self.ids[c.entry_id] for c in result.candidates]
-        return answers, result.outcome in ("handoff", "out_of_scope"), result
+        # hand-off: no answer at all (out of scope, or nothing close); not answered: the API's "handoff"
+        # flag, true for suggestions too (the best three are offered with the hand-off)
+        return answers, result.outcome in ("handoff", "out_of_scope"), result.outcome != "answered", result
 
 
 def measure(name: str, method, queries: list[dict], by_kind: bool, misses: bool) -> dict:
+    """Top-1/top-3 over in-scope questions; out-of-scope hand-off (no answer given) over the out-of-scope
+    kind; for unanswerable in-scope questions, how many were not answered with confidence (the API's
+    handoff flag: a hand-off, with or without suggestions)."""
     in_scope = [q for q in queries if q["expected"] != "handoff"]
-    out_of_scope = [q for q in queries if q["expected"] == "handoff"]
-    top1 = top3 = handed = confident_right = 0
+    out_of_scope = [q for q in queries if q["expected"] == "handoff" and q["kind"] != "unanswerable"]
+    unanswerable = [q for q in queries if q["kind"] == "unanswerable"]
+    top1 = top3 = handed = declined = confident_right = 0
     durations, kinds = [], {}
     for q in queries:
         started = time.perf_counter()
-        answers, handoff, *_ = method.search(q["query"], q["venue"], q["lang"])
+        answers, handoff, not_answered, *_ = method.search(q["query"], q["venue"], q["lang"])
         durations.append(time.perf_counter() - started)
-        if q["expected"] == "handoff":
+        if q["kind"] == "unanswerable":
+            declined += not_answered
+            ok = not_answered
+        elif q["expected"] == "handoff":
             handed += handoff
             ok = handoff
         else:
             ok = bool(answers) and answers[0] == q["expected"]
             top1 += ok
             top3 += q["expected"] in answers[:3]
-            confident_right += ok and not handoff
+            confident_right += ok and not not_answered
         kinds.setdefault(q["kind"], []).append(ok)
         if misses and not ok:
             print(
-                f"  miss [{q['kind']}] {q['query']!r} venue={q['venue'] or '-'} expected {q['expected']} got {answers[:3]} handoff={handoff}"
+                f"  miss [{q['kind']}] {q['query']!r} venue={q['venue'] or '-'} expected {q['expected']} got {answers[:3]} "
+                f"handoff={handoff} answered={not not_answered}"
             )
     result = {
         "top1": top1 / len(in_scope),
         "top3": top3 / len(in_scope),
         "handoff": handed / len(out_of_scope),
+        "unanswerable": declined / len(unanswerable) if unanswerable else math.nan,
         "answered_right": confident_right / len(in_scope),
         "p95_ms": p95(durations),
     }
     print(f"{name:<28} top-1 {result['top1']:6.1%}  top-3 {result['top3']:6.1%}  out-of-scope hand-off "
-          f"{result['handoff']:6.1%}  confident & right {result['answered_right']:6.1%}  p95 {result['p95_ms']:6.2f} ms")  # fmt: skip
+          f"{result['handoff']:6.1%}  unanswerable not answered {result['unanswerable']:6.1%}  "
+          f"answered & right {result['answered_right']:6.1%}  p95 {result['p95_ms']:6.2f} ms")  # fmt: skip
     if by_kind:
         for kind, oks in sorted(kinds.items()):
             print(f"    {kind:<14} {sum(oks) / len(oks):6.1%} of {len(oks)}")
@@ -141,47 +153,65 @@ def measure(name: str, method, queries: list[dict], by_kind: bool, misses: bool)
 
 
 def calibrate(ours: Ours, queries: list[dict]) -> dict:
-    """Logistic regression of "the first candidate is right" on (coverage, lead), fitted by gradient
-    descent on the even lines (in-scope and out-of-scope alike: the out-of-scope rules are skipped so
-    those questions' best matches are the examples of wrong ones). The weights are kept non-negative:
-    more coverage or a bigger lead never lowers the confidence."""
+    """Fits the second stage on the even (tuning) lines only, and writes data/reranker.json:
+
+    1. the reranker: a listwise logistic regression over the features of the best 30 candidates of each
+       in-scope question whose right entry is among them (rerank.fit_reranker);
+    2. the confidence: a logistic regression of "the first candidate is right" on the reranked best
+       candidate (rerank.fit_confidence), over every even question, in-scope, out-of-scope and
+       unanswerable alike (the out-of-scope rules are skipped so those questions' best matches are
+       the examples of wrong ones)."""
     import numpy as np
 
-    from civicstack.chatbot import retrieval
+    from civicstack.chatbot import rerank
 
+    rerank.MODEL_FILE.unlink(missing_ok=True)
+    rerank.reload()  # the hand-set combination gives the candidate pool
+    tuning = queries[0::2]
+    groups = []
+    for q in tuning:
+        if q["expected"] == "handoff":
+            continue
+        *_, result = ours.search(q["query"], q["venue"], q["lang"], scope_rules=False)
+        pool = [(ours.ids[entry_id], row) for entry_id, row in result.pool]
+        right = [n for n, (external_id, _row) in enumerate(pool) if external_id == q["expected"]]
+        if right:
+            groups.append((np.array([row for _id, row in pool]), right[0]))
+    l2 = rerank.choose_l2(groups)  # two-fold cross-validation inside the even lines
+    weights = rerank.fit_reranker(groups, l2)
+    model = {
+        "features": list(rerank.FEATURES),
+        "l2": l2,
+        "weights": weights,
+        "confidence": rerank.HAND_SET["confidence"],
+    }
+    rerank._stored.cache_clear()
+    rerank.MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n")
+    rerank.reload()
     features, labels = [], []
-    saved = ours.index.calibration
-    for n, q in enumerate(queries):
-        if n % 2:
-            continue
-        ours.index.calibration = {"slope": 1.0, "lead": 0.0, "intercept": 0.0}
-        answers, _handoff, result = ours.search(q["query"], q["venue"], q["lang"], scope_rules=False)
-        if not result.candidates:
-            continue
-        best = result.candidates[0].coverage
-        runner_up = result.candidates[1].coverage if len(result.candidates) > 1 else 0.0
-        features.append([best, (best - runner_up) * max(best, 0.0)])
-        labels.append(1.0 if answers and answers[0] == q["expected"] else 0.0)
-    x, y = np.array(features), np.array(labels)
-    w, b = np.zeros(2), 0.0
-    for _ in range(20_000):
-        p = 1 / (1 + np.exp(-(x @ w + b)))
-        w = np.maximum(w - 0.5 * (x.T @ (p - y)) / len(y), 0.0)
-        b -= 0.5 * float(np.mean(p - y))
-    ours.index.calibration = saved
-    params = {"slope": round(float(w[0]), 3), "lead": round(float(w[1]), 3), "intercept": round(float(b), 3)}
-    (Path(retrieval.__file__).with_name("data") / "calibration.json").write_text(
-        json.dumps(params, indent=1) + "\n"
+    for q in tuning:
+        answers, _handoff, _declined, result = ours.search(
+            q["query"], q["venue"], q["lang"], scope_rules=False
+        )
+        if result.candidates:
+            features.append(list(result.candidates[0].features))
+            labels.append(1.0 if answers[0] == q["expected"] else 0.0)
+    model["confidence"] = rerank.fit_confidence(np.array(features), np.array(labels))
+    model["confidence_features"] = list(rerank.CONFIDENCE_FEATURES)
+    rerank.MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n")
+    rerank.reload()
+    print(
+        f"reranker fitted on {len(groups)} questions (L2 {l2}): {dict(zip(rerank.FEATURES, weights, strict=True))}"
     )
-    print(f"calibration fitted on {len(y)} questions: {params}")
-    return params
+    print(f"confidence fitted on {len(labels)} questions ({int(sum(labels))} right): {model['confidence']}")
+    return model
 
 
 def reliability(ours: Ours, queries: list[dict]) -> None:
     """How often the first answer is right, per band of its confidence (a calibrated score matches its band)."""
     bands: dict[int, list[int]] = {}
     for q in queries:
-        answers, _handoff, result = ours.search(q["query"], q["venue"], q["lang"])
+        answers, _handoff, _declined, result = ours.search(q["query"], q["venue"], q["lang"])
         if result.candidates:
             band = min(int(result.candidates[0].score * 5), 4)
             bands.setdefault(band, []).append(bool(answers) and answers[0] == q["expected"])
@@ -209,7 +239,8 @@ def main() -> None:
     venues, rows = demo.corpus(args.entries)
     queries = evaluation_set()
     print(f"{len(rows):,} entries, {len(queries)} evaluation questions "
-          f"({sum(q['expected'] == 'handoff' for q in queries)} out of scope)")  # fmt: skip
+          f"({sum(q['kind'] == 'out_of_scope' for q in queries)} out of scope, "
+          f"{sum(q['kind'] == 'unanswerable' for q in queries)} unanswerable in scope)")  # fmt: skip
     leaks = lexicon_leaks(queries)
     print(
         f"synonym lexicon: {len(text.synonyms()[0])} phrases, {len(leaks)} seen only in held-out questions {leaks}"

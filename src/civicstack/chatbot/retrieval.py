@@ -11,13 +11,16 @@ Method (docs/chatbot.md explains the why and the measurements):
   its terms' IDF, unknown terms counting as the rarest), which turns BM25 into "how much of what
   was asked this entry covers", comparable between questions;
 * entries of the venue the question was asked at get a bonus, other venues' entries a penalty;
-* the best 30 are reranked by the reverse coverage: how much of the entry's own question (or of
-  one of its phrasings) the question covers, so "垃圾車時間" prefers the city-wide entry over
-  "桃園區文化里垃圾車時間", and "iPhone多少錢" does not look like "游泳多少錢"; an entry about a
-  district or village the question does not name is penalised (city-wide answers first);
-* the confidence of a candidate is a logistic function of its coverage and its lead over the best
-  other candidate, fitted on the calibration half of the evaluation set (``bench/chatbot.py
-  --calibrate``); it reads as "probability that this is the right answer";
+* the best 30, plus the 10 whose answer text covers most of the question, go to the second stage
+  (``rerank``): a dozen features per candidate (reverse coverage: how much of the entry's own question
+  or of one phrasing the question covers, so "垃圾車時間" prefers the city-wide entry over
+  "桃園區文化里垃圾車時間"; another district or village named; overlap with the closest phrasing;
+  the answer text; a question word found nowhere in the entry…) combined by a listwise logistic
+  regression fitted on the tuning half of the evaluation set (``bench/chatbot.py --calibrate``);
+* the confidence of the best candidate is a logistic function of its reranked score, its lead, its
+  coverage and its unexplained words, fitted on the same half with out-of-scope and unanswerable
+  questions as negatives; it reads as "probability that this is the right answer", and the bot
+  answers at 2/3 or more (a wrong answer counts twice a hand-off with suggestions);
 * questions about other cities, and chit-chat or off-topic subjects with no municipal term in them,
   are out of scope.
 
@@ -25,7 +28,6 @@ English questions are matched against English entries (translations of Chinese o
 question asked with ``lang="en"`` answers with the English translation of the entry when there is one.
 """
 
-import json
 import logging
 import math
 import re
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 import bm25s
 import numpy as np
 
-from . import text
+from . import rerank, text
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
@@ -44,13 +46,15 @@ WORD_WEIGHT, BIGRAM_WEIGHT = 0.55, 0.45
 VENUE_BONUS, OTHER_VENUE_PENALTY, NO_VENUE_PENALTY = 0.25, 0.35, 0.15
 CANDIDATES = 3
 RERANK = 30
-REVERSE_WEIGHT = 0.5
-OTHER_PLACE_PENALTY = 0.3
-ANSWER_THRESHOLD = 0.5  # at or above: answer; below: suggestions and a hand-off
+ANSWER_POOL = 10  # candidates found by their answer text alone, added to the best 30 for the reranker
+# The confidence reads as P(the first answer is right). A wrong confident answer costs more than a
+# hand-off that still shows the best three (issue 8: "worse than let me connect you to 1999"); at a cost
+# ratio of 2 : 1, answering pays only when P(right) ≥ 2 / (2 + 1).
+WRONG_ANSWER_COST = 2.0
+# At or above: answer; below: suggestions and a hand-off.
+ANSWER_THRESHOLD = WRONG_ANSWER_COST / (WRONG_ANSWER_COST + 1)
 SUGGEST_THRESHOLD = 0.15  # below: only the hand-off
 
-_CALIBRATION_FILE = text.DATA / "calibration.json"
-_DEFAULT_CALIBRATION = {"slope": 9.0, "lead": 6.0, "intercept": -4.5}
 
 OTHER_CITIES = re.compile(
     r"台北|臺北|北市|新北|基隆|新竹|苗栗|台中|臺中|彰化|南投|雲林|嘉義|台南|臺南|高雄|屏東|宜蘭|花蓮|台東|臺東|澎湖|金門|"
@@ -79,7 +83,8 @@ HERE = re.compile(r"這裡|這邊|你們|貴單位|本處|本所|here|this offic
 class Candidate:
     entry_id: int
     score: float  # calibrated confidence, 0–1
-    coverage: float  # fused coverage the confidence was computed from
+    coverage: float  # the reranker's score the confidence was computed from
+    features: tuple = ()  # the confidence model's inputs (rerank.CONFIDENCE_FEATURES)
 
 
 @dataclass
@@ -87,6 +92,7 @@ class Result:
     outcome: str  # answered | suggested | handoff | out_of_scope
     candidates: list[Candidate] = field(default_factory=list)
     language: str = "zh-hant"
+    pool: list[tuple[int, list[float]]] = field(default_factory=list)  # every reranked entry's features
 
 
 @dataclass(frozen=True)
@@ -97,19 +103,8 @@ class Document:
     venue_id: int | None
     language: str
     translation_of_id: int | None = None
-
-
-def calibration() -> dict:
-    if _CALIBRATION_FILE.exists():
-        return json.loads(_CALIBRATION_FILE.read_text(encoding="utf-8"))
-    return dict(_DEFAULT_CALIBRATION)
-
-
-def confidence(coverage: float, lead: float, params: dict) -> float:
-    """Logistic in the coverage and in the lead scaled by the coverage (a big lead of a poor match,
-    as when nothing in the knowledge is about the question, says little)."""
-    z = params["slope"] * coverage + params["lead"] * lead * max(coverage, 0.0) + params["intercept"]
-    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+    answer: str = ""
+    category: str = ""
 
 
 class _Field:
@@ -153,7 +148,6 @@ class Index:
 
     def __init__(self, documents: list[Document], version: str = ""):
         self.version = version
-        self.calibration = calibration()
         chinese = [d for d in documents if d.language != "en"]
         english = [d for d in documents if d.language == "en"]
         self.chinese_ids = np.array([d.entry_id for d in chinese], dtype=np.int64)
@@ -168,6 +162,15 @@ class Index:
         ]
         self.words = _Field([text.words(n) for n in normalized])
         self.bigrams = _Field([text.bigrams(text.content(n)) for n in normalized])
+        answers = [text.normalize(d.answer) for d in chinese]
+        self.chinese_joined = [n.replace("\n", " ") for n in normalized]  # longest common substring
+        self.chinese_full = [
+            f"{n}\n{a}" for n, a in zip(normalized, answers, strict=True)
+        ]  # is a word explained
+        answer_bigrams = [text.bigrams(text.content(a)) for a in answers]
+        self.chinese_answers = [set(grams) for grams in answer_bigrams]
+        self.chinese_answer_field = _Field(answer_bigrams)
+        self.chinese_categories = [text.normalize(d.category) for d in chinese]
         self.english_ids = np.array([d.entry_id for d in english], dtype=np.int64)
         self.english_venues = np.array([d.venue_id or 0 for d in english], dtype=np.int64)
         self.english_questions = [d.question.lower() for d in english]
@@ -177,6 +180,13 @@ class Index:
         ]
         self.english = _Field([[w for line in lines for w in line] for lines in english_lines])
         self.english_texts = [[set(line) for line in lines if line] for lines in english_lines]
+        answer_words = [text.english_words(d.answer) for d in english]
+        self.english_answers = [set(words) for words in answer_words]
+        self.english_answer_field = _Field(answer_words)
+        self.english_full = [
+            {w for line in lines for w in line} | a
+            for lines, a in zip(english_lines, self.english_answers, strict=True)
+        ]
         self.translation = {d.translation_of_id: d.entry_id for d in english if d.translation_of_id}
         self.size = len(documents)
 
@@ -203,6 +213,7 @@ class Index:
         normalized = text.normalize(question)
         if scope_rules and OTHER_CITIES.search(normalized) and "桃園" not in normalized:
             return Result("out_of_scope", language=answer_language)
+        chinese = not english_question
         if english_question:
             ids, venues, questions, texts = (
                 self.english_ids,
@@ -211,9 +222,12 @@ class Index:
                 self.english_texts,
             )
             query_words = text.english_words(question)
-            coverage = self.english.coverage(query_words)
+            word_coverage = self.english.coverage(query_words)
+            bigram_coverage = np.zeros_like(word_coverage)
+            coverage = word_coverage
             reverse_field, query_grams = self.english, set(query_words)
             entry_places, query_places = None, frozenset()
+            segments: list[str] = []
         else:
             ids, venues, questions, texts = (
                 self.chinese_ids,
@@ -227,53 +241,96 @@ class Index:
             topical = text.expand(topical)
             query_bigrams = text.bigrams(text.content(topical))
             query_words = text.words(topical)
-            coverage = WORD_WEIGHT * self.words.coverage(query_words) + BIGRAM_WEIGHT * (
-                self.bigrams.coverage(query_bigrams)
-            )
-
+            word_coverage = self.words.coverage(query_words)
+            bigram_coverage = self.bigrams.coverage(query_bigrams)
+            coverage = WORD_WEIGHT * word_coverage + BIGRAM_WEIGHT * bigram_coverage
             reverse_field, query_grams = self.bigrams, set(query_bigrams)
             entry_places, query_places = self.chinese_places, text.places(normalized)
+            segments = [p for p in text.cjk_runs(text.content(text.without_generic_terms(normalized)))]
         if not len(ids):
             return Result("handoff", language=answer_language)
         fused = coverage + np.where(
             coverage > 0, self._venue_adjustment(venues, venue_id, bool(HERE.search(normalized))), 0.0
         )
         count = min(RERANK, len(fused))
-        top = np.argpartition(-fused, count - 1)[:count]
+        top = [int(p) for p in np.argpartition(-fused, count - 1)[:count] if coverage[p] > 0]
+        # the answer text widens the pool (a question may use the answer's words, not the question's:
+        # 火化 is in the answer of 殯葬設施); the reranker weighs how much of the question it covers
+        answer_field = self.english_answer_field if english_question else self.chinese_answer_field
+        by_answer = answer_field.coverage(query_words if english_question else query_bigrams)
+        count = min(ANSWER_POOL, len(by_answer))
+        top += [
+            int(p)
+            for p in np.argpartition(-by_answer, count - 1)[:count]
+            if by_answer[p] > 0 and int(p) not in top
+        ]
+        if not top:
+            return Result(self._empty_outcome(normalized), language=answer_language)
+        question_side = any(coverage[p] > 0 for p in top)
+        if scope_rules and not question_side and self._empty_outcome(normalized) == "out_of_scope":
+            # found through answer texts only: chit-chat or an off-topic subject stays out of scope
+            return Result("out_of_scope", language=answer_language)
+        word_field = self.words if chinese else self.english
+        explainable = {w for w in query_words if len(w) > 1}
+        query_weight = sum(reverse_field.idf.get(g, reverse_field.rarest) for g in query_grams) or 1.0
+        segment_length = sum(len(p) for p in segments) or 1
 
-        def reranked_score(p: int) -> float:
-            score = float(fused[p]) + REVERSE_WEIGHT * reverse_field.reverse_coverage(texts[p], query_grams)
-            if entry_places is not None and entry_places[p] and not entry_places[p] & query_places:
-                score -= OTHER_PLACE_PENALTY
-            return score
+        def features(p: int) -> list[float]:
+            full = self.chinese_full[p] if chinese else self.english_full[p]
+            answer = self.chinese_answers[p] if chinese else self.english_answers[p]
+            unexplained = [word_field.idf.get(w, word_field.rarest) for w in explainable if w not in full]
+            category = self.chinese_categories[p] if chinese else ""
+            return [
+                float(fused[p]),
+                float(word_coverage[p]),
+                float(bigram_coverage[p]),
+                reverse_field.reverse_coverage(texts[p], query_grams),
+                float(bool(entry_places and entry_places[p] and not entry_places[p] & query_places)),
+                max((rerank.jaccard(query_grams, line) for line in texts[p]), default=0.0),
+                sum(rerank.longest_common_substring(seg, self.chinese_joined[p]) for seg in segments)
+                / segment_length
+                if chinese
+                else 0.0,
+                sum(reverse_field.idf.get(g, reverse_field.rarest) for g in query_grams & answer)
+                / query_weight,
+                max(unexplained, default=0.0) / word_field.rarest,
+                float(len(category) > 1 and category in normalized),
+                float(venue_id is not None and int(venues[p]) == venue_id),
+                float(int(venues[p]) > 0 and int(venues[p]) != (venue_id or 0)),
+            ]
 
+        rows = np.array([features(p) for p in top])
+        model = rerank.model()
+        totals = rerank.score(rows, model["weights"])
         reranked = sorted(
-            ((reranked_score(p), int(p)) for p in top if coverage[p] > 0),
-            key=lambda pair: (-pair[0], pair[1]),
+            ((float(totals[i]), top[i], i) for i in range(len(top))), key=lambda t: (-t[0], t[1])
         )
-        picked: list[tuple[float, int]] = []
+        picked: list[tuple[float, int, int]] = []
         seen_questions: set[str] = set()
-        for total, position in reranked:  # one entry per question text (the same question at several venues)
+        # one entry per question text (the same question at several venues)
+        for total, position, row in reranked:
             if questions[position] not in seen_questions:
                 seen_questions.add(questions[position])
-                picked.append((total, position))
-        if not picked:
-            return Result(self._empty_outcome(normalized), language=answer_language)
+                picked.append((total, position, row))
         best = picked[0][0]
         runner_up = picked[1][0] if len(picked) > 1 else 0.0
         candidates = []
-        for rank, (total, position) in enumerate(picked[:CANDIDATES]):
+        for rank, (total, position, row) in enumerate(picked[:CANDIDATES]):
             lead = total - (runner_up if rank == 0 else best)
             entry_id = int(ids[position])
             if answer_language == "en" and not english_question:
                 entry_id = self.translation.get(entry_id, entry_id)
-            score = confidence(total, lead, self.calibration)
+            inputs = (total, lead * max(total, 0.0), rows[row, 0], rows[row, 8], rows[row, 5])
+            score = rerank.confidence(list(inputs), model["confidence"])
             if candidates:  # never above a better-ranked candidate
                 score = min(score, candidates[-1].score)
-            candidates.append(Candidate(entry_id, round(score, 4), round(total, 4)))
+            candidates.append(
+                Candidate(entry_id, round(score, 4), round(total, 4), tuple(float(v) for v in inputs))
+            )
         top_score = candidates[0].score
         if not scope_rules:
-            return Result("answered", candidates, language=answer_language)
+            pool = [(int(ids[p]), rows[i].tolist()) for i, p in enumerate(top)]
+            return Result("answered", candidates, language=answer_language, pool=pool)
         off_topic = OFF_TOPIC.search(normalized) or CHIT_CHAT.search(normalized)
         if off_topic and not text.municipal_terms().search(normalized):
             return Result("out_of_scope", language=answer_language)
@@ -309,7 +366,7 @@ def current_index() -> Index:
         if _index is not None and _index.version == version:
             return _index
         rows = Entry.objects.filter(is_active=True).values_list(
-            "id", "question", "phrasings", "venue_id", "language", "translation_of_id"
+            "id", "question", "phrasings", "venue_id", "language", "translation_of_id", "answer", "category"
         )
         _index = Index([Document(*row) for row in rows.iterator(chunk_size=5_000)], version)
         return _index

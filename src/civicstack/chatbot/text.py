@@ -154,12 +154,17 @@ def without_generic_terms(normalized: str) -> str:
 def municipal_terms() -> re.Pattern:
     """Any term of the municipal vocabulary (glossary, terms, official terms of the synonym lexicon):
     a question holding one is about the city even when it also mentions phones or films."""
+    return re.compile("|".join(re.escape(v) for v in sorted(_vocabulary(), key=len, reverse=True)))
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    """The municipal vocabulary as a set of normalised terms (see ``municipal_terms``)."""
     canonical_of, _pattern = glossary()
     official_of, _pattern = synonyms()
     vocabulary = {*canonical_of.values(), *(DATA / "terms.txt").read_text(encoding="utf-8").split()}
     vocabulary |= {t for ts in official_of.values() for t in ts}
-    vocabulary = {normalize(v) for v in vocabulary if len(v) > 1}
-    return re.compile("|".join(re.escape(v) for v in sorted(vocabulary, key=len, reverse=True)))
+    return frozenset(normalize(v) for v in vocabulary if len(v) > 1)
 
 
 @lru_cache(maxsize=1)
@@ -237,6 +242,11 @@ def content(normalized: str) -> str:
     bigrams count only what a question is about: "量子力學是什麼" must not match an entry on "什麼"."""
     stripped = _FUNCTION_PHRASES.sub(" ", normalized)
     return stripped if _CJK.search(stripped) else normalized
+
+
+def cjk_runs(normalized: str) -> list[str]:
+    """The runs of Chinese characters in a text."""
+    return [piece for piece in _SEGMENT.findall(normalized) if _CJK.match(piece)]
 
 
 def bigrams(normalized: str) -> list[str]:

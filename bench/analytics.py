@@ -8,7 +8,11 @@
 2. Runs the four card-use dashboard queries through the warehouse engine exactly as a dashboard
    does (views with row-level security, the chart's SQL and parameters), for the default 30-day
    window and for the whole year, as the city and as one district office.
-3. Loads ``--pg-rows`` of the same rows (the first ones by id; a scaled sample when smaller than
+3. ``--dedupe``: times the loader on a batch of 200,000 card uses against those rows, with the
+   natural-key check (anti-join against the table's Parquet, narrowed by row-group statistics),
+   with the key checked within the batch only, and with no key: new taps (ids above every stored one, what each incremental load brings) and
+   re-delivered taps (ids from the middle of the year, all skipped); ``--dedupe-only`` stops there.
+4. Loads ``--pg-rows`` of the same rows (the first ones by id; a scaled sample when smaller than
    ``--rows``) into PostgreSQL with COPY, indexes them as an OLTP table would be, and runs the same
    SQL there; prints each time, the same-run PostgreSQL baseline and the ratio. When PostgreSQL
    holds fewer rows, its time is also scaled linearly to the warehouse's row count and said so.
@@ -110,6 +114,45 @@ def build_rollups(directory: Path) -> float:
     return time.perf_counter() - started
 
 
+def dedupe_timing(directory: Path, rows: int, batch: int = 200_000) -> None:
+    """The loader on one batch, with and without the natural-key check against ``rows`` stored rows."""
+    import datetime
+
+    import duckdb
+
+    from civicstack.analytics import catalog, loader, warehouse
+
+    schema = next(s for s in catalog.SOURCES if s["code"] == "card_uses")["schema"]
+    now = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+    print(f"\nloader, one batch of {batch:,} card uses against {rows:,} stored (median of 3)")
+    for label, first in (("new taps", rows), ("re-delivered taps", rows // 2)):
+        raw = directory / f"batch-{first}.csv"
+        duckdb.sql(
+            f"COPY (SELECT id AS tap_id, 'general' AS card_kind, 'bus_bogo' AS function, '68000010' AS district, "
+            f"'R00001' AS reader, TIMESTAMP '2026-06-01' + to_seconds(id % 86400) AS tapped_at, 18 AS fare, "
+            f"0 AS points, 'accepted' AS status FROM range({first}, {first + batch}) AS t(id)) TO '{raw}' (HEADER)"
+        )  # noqa: S608 -- our own numbers
+        results = {}
+        # no key; the key checked within the batch only (a table with no parts); and against the stored rows
+        variants = {"no key": (None, "card_uses"), "within the batch": (["tap_id"], "card_uses_none"),
+                    "against stored rows": (["tap_id"], "card_uses")}  # fmt: skip
+        for name, (key, table) in variants.items():
+            samples = []
+            for _ in range(3):
+                started = time.perf_counter()
+                outcome = loader.load_batch(raw, table=table, schema=schema, key=key,
+                                            district_codes=DISTRICTS, now=now)  # fmt: skip
+                samples.append(time.perf_counter() - started)
+                for part in outcome.parts:  # never published: the bench's table stays as generated
+                    warehouse.pending_path(part).unlink(missing_ok=True)
+            results[name] = (statistics.median(samples), outcome)
+        subprocess.run(["rm", "-rf", str(directory / "card_uses_none")], check=True)
+        stored = results["against stored rows"][1]
+        print(f"  {label:18} " + ", ".join(f"{name} {seconds:.2f} s" for name, (seconds, _o) in results.items())
+              + f" ({stored.rows_loaded:,} loaded, {stored.duplicates_skipped:,} skipped)")  # fmt: skip
+        raw.unlink()
+
+
 def timed(run, repeat: int = 3) -> float:
     run()  # warm: the first read of a file pays the page cache
     samples = []
@@ -131,6 +174,8 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep Parquet files of an earlier run with --rows"
     )
+    parser.add_argument("--dedupe", action="store_true", help="also time the loader's natural-key check")
+    parser.add_argument("--dedupe-only", action="store_true", help="time the natural-key check, then stop")
     args = parser.parse_args()
     directory = Path(args.dir)
     os.environ.update(WAREHOUSE_DIR=str(directory), CIVICSTACK_VAR_DIR=str(directory / "var"),
@@ -155,6 +200,10 @@ def main() -> None:
         print(f"generated {args.rows:,} card uses to Parquet in {seconds:.1f} s "
               f"({args.rows / seconds / 1e6:.1f} M rows/s), {sum(f.stat().st_size for f in (directory / 'card_uses').glob('*')) / 1e9:.2f} GB")  # fmt: skip
 
+    if args.dedupe or args.dedupe_only:
+        dedupe_timing(directory, args.rows)
+        if args.dedupe_only:
+            return
     seconds = build_rollups(directory)
     sizes = {t: duckdb.sql(f"SELECT count(*) FROM read_parquet('{directory}/{t}/*.parquet')").fetchall()[0][0]  # noqa: S608
              for t in ("card_uses_daily", "card_uses_reader_daily")}  # fmt: skip

@@ -1,10 +1,13 @@
 """Fixtures of the analytics tests: a warehouse and a drop folder of their own per test, English
 messages, and the shipped sources, dashboards and datasets installed."""
 
+import http.server
+import threading
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.test import TestCase
 from django.utils import translation
 
 from civicstack.analytics import services
@@ -69,6 +72,13 @@ def drop(settings):
     return write
 
 
+def load_now(source: Source, *, actor=None) -> list:
+    """Run a source's load and its on-commit publication, as a committed load does: the test's
+    own transaction never commits, so the callbacks run when this block ends."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return services.source_load(actor=actor, source=source)
+
+
 def district_codes() -> list[str]:
     return list(District.objects.order_by("code").values_list("code", flat=True))
 
@@ -79,3 +89,27 @@ def fire_csv(rows: list[tuple]) -> str:
     lines += [f"{i},{kind},{district},{road},24.99,121.3,{at},{casualties},residential"
               for i, kind, district, road, at, casualties in rows]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+class Feed(http.server.BaseHTTPRequestHandler):
+    body = b"[]"
+
+    def do_GET(self):  # noqa: N802 -- the http.server API
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def feed_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

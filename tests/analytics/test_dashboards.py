@@ -13,7 +13,7 @@ from civicstack.analytics.models import Chart, CuratedDataset, Dashboard
 from civicstack.core.models import Agency, StaffRole
 from civicstack.core.services import staff_role_grant
 
-from .conftest import district_codes, fire_csv
+from .conftest import district_codes, fire_csv, load_now
 
 DAY = timezone.localdate() - datetime.timedelta(days=2)
 
@@ -26,7 +26,7 @@ def accidents(installed, drop):
         [(f"A{i}", "traffic_accident", a, "中正路", f"{DAY} 0{7 + i}:30", 0) for i in range(3)]
         + [("B1", "traffic_accident", b, "中山路", f"{DAY} 18:10", 2)]
     ))  # fmt: skip
-    services.source_load(actor=None, source=selectors.access_source_by_code("fire_reports"))
+    load_now(selectors.access_source_by_code("fire_reports"))
     return a, b
 
 
@@ -128,7 +128,7 @@ class TestRowLevelSecurity:
             "inspection_id,factory_id,factory_name,district,category,inspected_on,passed,ghp_violations,haccp_certified\n"
             f"I1,F1,甲廠,{a},餐盒,{DAY},false,5,false\n"
         ))  # fmt: skip
-        services.source_load(actor=None, source=selectors.access_source_by_code("food_inspections"))
+        load_now(selectors.access_source_by_code("food_inspections"))
         health = Agency.objects.get(name_en="Department of Public Health")
         inspector = make_user("inspector")
         staff_role_grant(actor=None, user=inspector, agency=health, role=StaffRole.Role.CLERK)
@@ -156,7 +156,7 @@ class TestResultsAndPages:
         (folder_of(drop_dir) / "more.csv").write_text(
             fire_csv([("C1", "traffic_accident", accidents[0], "中正路", f"{DAY} 07:45", 0)])
         )
-        services.source_load(actor=None, source=drop_dir)
+        load_now(drop_dir)
         third = selectors.chart_data(chart, viewer, values)
         assert third["cached"] is False and sum(row[1] for row in third["rows"]) == 5
 

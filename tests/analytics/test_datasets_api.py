@@ -12,7 +12,7 @@ from civicstack.analytics.models import ApiKeyUsage
 from civicstack.core.models import Agency, District
 from civicstack.core.services import api_key_create
 
-from .conftest import district_codes, fire_csv
+from .conftest import district_codes, fire_csv, load_now
 
 DAY = timezone.localdate() - datetime.timedelta(days=3)
 
@@ -22,7 +22,7 @@ def incidents(installed, drop):
     a, b = district_codes()[:2]
     drop("fire_reports", "f.csv", fire_csv([("F1", "fire", a, "中正路", f"{DAY} 10:00", 0),
                                              ("F2", "flood", b, "中山路", f"{DAY} 11:00", 0)]))  # fmt: skip
-    services.source_load(actor=None, source=selectors.access_source_by_code("fire_reports"))
+    load_now(selectors.access_source_by_code("fire_reports"))
     return a, b
 
 

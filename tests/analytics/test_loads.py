@@ -2,10 +2,8 @@
 rejected with reasons and counted, schema drift reported, loads history, incremental files."""
 
 import datetime
-import http.server
 import io
 import json
-import threading
 
 import duckdb
 import pytest
@@ -16,7 +14,7 @@ from civicstack.analytics import services, warehouse
 from civicstack.analytics.models import Load
 from civicstack.core.errors import PermissionDenied
 
-from .conftest import district_codes, fire_csv
+from .conftest import Feed, district_codes, fire_csv, load_now
 
 YESTERDAY = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
 
@@ -41,7 +39,7 @@ def test_a_csv_drop_is_typed_checked_and_appended_with_bad_rows_counted_by_reaso
         ("F7", "fire", a, "中正路", "2999-01-01 00:00", 0),  # from the future
     ]))  # fmt: skip
 
-    [load] = services.source_load(actor=None, source=sources["fire_reports"])
+    [load] = load_now(sources["fire_reports"])
 
     assert (load.status, load.rows_in, load.rows_loaded, load.rows_rejected) == ("partial", 8, 2, 6)
     assert load.rejected_by_reason == {
@@ -54,7 +52,7 @@ def test_a_csv_drop_is_typed_checked_and_appended_with_bad_rows_counted_by_reaso
     assert [(row[0], row[1], row[7]) for row in stored] == [("F1", "fire", 0), ("F2", "traffic_accident", 1)]
     assert load.quality["casualties"]["max"] == "1" and load.quality["incident_id"]["null_percent"] == 0
     # Loaded once: the file moved to done/ and the next run finds nothing new.
-    assert services.source_load(actor=None, source=sources["fire_reports"]) == []
+    assert load_now(sources["fire_reports"]) == []
     assert len(rows_in_warehouse("fire_reports")) == 2
 
 
@@ -69,8 +67,8 @@ def test_schema_drift_is_reported_new_missing_and_retyped_columns(sources, drop)
         f"I1,F1,甲廠,{a},餐盒,last week,true,none,false\nI2,F1,甲廠,{a},餐盒,soon,false,many,false\n"
     ))  # fmt: skip
 
-    [works] = services.source_load(actor=None, source=sources["road_works"])
-    [food] = services.source_load(actor=None, source=sources["food_inspections"])
+    [works] = load_now(sources["road_works"])
+    [food] = load_now(sources["food_inspections"])
 
     assert works.drift == {"new": ["latitude"], "missing": ["lat"], "retyped": []} and works.has_drift
     assert works.rows_loaded == 1  # lat is optional: the row is kept without it
@@ -93,37 +91,13 @@ def test_json_and_xlsx_drops(sources, drop):
     book.save(buffer)
     drop("streetlights", "faults.xlsx", buffer.getvalue())
 
-    [medical] = services.source_load(actor=None, source=sources["medical"])
-    [lights] = services.source_load(actor=None, source=sources["streetlights"])
+    [medical] = load_now(sources["medical"])
+    [lights] = load_now(sources["streetlights"])
 
     assert (medical.status, medical.rows_loaded) == ("ok", 1)
     assert rows_in_warehouse("medical_resources")[0][-1] == 420
     assert (lights.status, lights.rows_loaded) == ("ok", 1)
     assert rows_in_warehouse("streetlight_faults")[0][4] == datetime.datetime(2026, 1, 3, 20, 15)
-
-
-class Feed(http.server.BaseHTTPRequestHandler):
-    body = b"[]"
-
-    def do_GET(self):  # noqa: N802 -- the http.server API
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def feed_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feed)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_http_pull_over_a_real_socket_and_a_failed_pull_is_recorded(sources, feed_server):
@@ -138,20 +112,20 @@ def test_http_pull_over_a_real_socket_and_a_failed_pull_is_recorded(sources, fee
     parking.options = {"url": f"http://127.0.0.1:{feed_server.server_address[1]}/occupancy"}
     parking.save(update_fields=["options"])
 
-    [load] = services.source_load(actor=None, source=parking)
+    [load] = load_now(parking)
     assert (load.rows_loaded, load.rejected_by_reason) == (1, {"invalid capacity (integer)": 1})
     assert load.origin.endswith("/occupancy")
 
     parking.options = {"url": "http://127.0.0.1:9/closed"}
     parking.save(update_fields=["options"])
-    [failed] = services.source_load(actor=None, source=parking)
+    [failed] = load_now(parking)
     assert failed.status == Load.Status.FAILED and "closed" in failed.error
     parking.refresh_from_db()
     assert parking.next_load_at > timezone.now()
 
 
 def test_only_due_sources_load_and_only_staff_may_load(sources, drop, citizen):
-    services.source_load(actor=None, source=sources["hotline"])  # schedules the next hour
+    load_now(sources["hotline"])  # schedules the next hour
     drop("hotline", "late.csv", "case_id,category,district,received_at\n")
     drop("fire_reports", "empty.csv", fire_csv([]))
     due = services.sources_load_due(actor=None)
@@ -171,7 +145,7 @@ def test_the_sources_pages_show_loads_rejections_and_drift_to_staff_only(
         "w.csv",
         f"permit_id,road,district,latitude,starts_on,ends_on\nRW1,中正路,{a},24.9,2026-01-05,soon\n",
     )
-    services.source_load(actor=None, source=sources["road_works"])
+    load_now(sources["road_works"])
     client = client_for(staff["clerk_a"])
     listing = client.get("/analytics/sources/").content.decode()
     detail = client.get("/analytics/sources/road_works/").content.decode()

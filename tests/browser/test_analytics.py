@@ -51,3 +51,35 @@ def test_staff_open_the_traffic_safety_dashboard_filter_by_district_and_see_char
     rows = clerk_page.locator("[data-chart-slug='accidents-by-district'] tbody tr")
     assert rows.count() == 1 and "中壢區" in rows.first.text_content()
     context.close()
+
+
+def test_a_city_administrator_previews_and_saves_a_chart_in_the_editor(page, live_demo):
+    log_in(page, CITY_ADMIN, "/analytics/editor/charts/new/")
+    page.locator("#id_dashboard").select_option("traffic-safety")
+    page.locator("#id_title").fill("Accidents by road")
+    page.locator("#id_slug").fill("accidents-by-road")
+    page.locator("#id_sql").fill(
+        "SELECT road, count(*) AS accidents FROM fire_reports WHERE incident_type = 'traffic_accident' "
+        "AND reported_at >= :date_from AND reported_at < :date_to + INTERVAL '1' DAY "
+        "AND (:district = '' OR district = :district) GROUP BY road ORDER BY 2 DESC LIMIT 12"
+    )
+    page.locator("#id_type").select_option("bar")
+    page.locator("#id_x").fill("road")
+    page.locator("#id_y").fill("accidents, deaths")
+    page.locator("#preview-chart").click()
+    assert page.locator("#chart-problems").is_visible()
+    assert (
+        "deaths" in page.locator("#id_y-error").text_content()
+    )  # the validation's own message, on its field
+    page.locator("#id_y").fill("accidents")
+    page.locator("#preview-chart").click()
+    page.locator("#chart-preview[data-drawn='1']").wait_for()
+    assert page.locator("#preview tbody tr").count() >= 1
+    if os.environ.get("CIVICSTACK_SCREENSHOTS"):
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SCREENSHOTS / "analytics-chart-editor.png"), full_page=True)
+    page.locator("#save-chart").click()
+    page.wait_for_url("**/analytics/editor/dashboards/traffic-safety/")
+    page.goto("/analytics/d/traffic-safety/")
+    page.locator("[data-chart-slug='accidents-by-road'] [data-drawn='1']").wait_for()
+    assert page.csp_violations == []

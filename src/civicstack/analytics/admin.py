@@ -24,8 +24,18 @@ class SourceAdmin(ScopedAdmin):
         "next_load_at",
     )
     list_filter = ("kind", "restricted_to_agency")
-    fields = ("code", "name", "kind", "table", "agency", "every_minutes", "options", "description")
-    readonly_fields = ("code", "name", "kind", "table", "agency")
+    fields = (
+        "code",
+        "name",
+        "kind",
+        "table",
+        "natural_key",
+        "agency",
+        "every_minutes",
+        "options",
+        "description",
+    )
+    readonly_fields = ("code", "name", "kind", "table", "natural_key", "agency")
 
     def can_change(self, request, obj) -> bool:
         return obj is not None and staff_scope(request.user).acts_for(obj.agency_id)

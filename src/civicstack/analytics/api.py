@@ -165,6 +165,7 @@ class SourceOut(Schema):
     kind: str
     table: str
     schema_: list[dict] = Field(alias="schema")
+    natural_key: list[str]
     every_minutes: int
     agency_code: str
     restricted_to_agency: bool
@@ -173,7 +174,7 @@ class SourceOut(Schema):
     @staticmethod
     def of(source: Source) -> "SourceOut":
         return SourceOut(code=source.code, name=source.name, kind=source.kind, table=source.table,
-                         schema=source.schema, every_minutes=source.every_minutes, agency_code=source.agency.code,
+                         schema=source.schema, natural_key=source.natural_key, every_minutes=source.every_minutes, agency_code=source.agency.code,
                          restricted_to_agency=source.restricted_to_agency, next_load_at=source.next_load_at)  # fmt: skip
 
 
@@ -187,6 +188,7 @@ class LoadOut(Schema):
     rows_in: int
     rows_loaded: int
     rows_rejected: int
+    duplicates_skipped: int
     rejected_by_reason: dict
     rejected_samples: list
     drift: dict
@@ -197,7 +199,7 @@ class LoadOut(Schema):
     def of(load: Load) -> "LoadOut":
         return LoadOut(id=load.pk, source=load.source.code, **{name: getattr(load, name) for name in (
             "started_at", "duration_ms", "status", "origin", "rows_in", "rows_loaded", "rows_rejected",
-            "rejected_by_reason", "rejected_samples", "drift", "quality", "error")})  # fmt: skip
+            "duplicates_skipped", "rejected_by_reason", "rejected_samples", "drift", "quality", "error")})  # fmt: skip
 
 
 @router.get("/sources", response={200: list[SourceOut], **RESPONSES}, auth=USER_AUTH)

@@ -27,6 +27,9 @@ class Source(models.Model):
     table = models.SlugField(_("warehouse table"), max_length=40, unique=True)
     # [{"name": "district", "type": "VARCHAR", "required": true}, ...]; DuckDB type names.
     schema = models.JSONField(_("schema"), default=list)
+    # The columns that identify a row (["lot_id", "observed_at"]): a row whose key the warehouse
+    # already holds for this source is skipped and counted as a duplicate, never stored twice.
+    natural_key = models.JSONField(_("natural key"), default=list, blank=True)
     options = models.JSONField(_("connector options"), default=dict, blank=True)
     every_minutes = models.PositiveIntegerField(_("load every (minutes)"), default=60)
     agency = models.ForeignKey("core.Agency", verbose_name=_("owner agency"), on_delete=models.PROTECT)
@@ -62,6 +65,8 @@ class Load(models.Model):
     rows_in = models.PositiveIntegerField(_("rows read"), default=0)
     rows_loaded = models.PositiveIntegerField(_("rows loaded"), default=0)
     rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    # Rows whose natural key the warehouse already held (a feed re-delivering what it sent before).
+    duplicates_skipped = models.PositiveIntegerField(_("duplicates skipped"), default=0)
     rejected_by_reason = models.JSONField(_("rejected rows by reason"), default=dict, blank=True)
     rejected_samples = models.JSONField(_("rejected row samples"), default=list, blank=True)
     # {"new": [...], "missing": [...], "retyped": [{"column", "declared", "found"}]}

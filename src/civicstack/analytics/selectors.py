@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicstack.core.errors import NotFound
-from civicstack.core.models import Agency, District, User
+from civicstack.core.models import Agency, District, StaffRole, User
 from civicstack.core.selectors import staff_scope
 
 from . import catalog, warehouse
@@ -105,6 +105,55 @@ def warehouse_version() -> int:
 
 
 # --- dashboards and charts ----------------------------------------------------------------------
+
+CHART_EDITORS = (StaffRole.Role.SUPERVISOR, StaffRole.Role.AGENCY_ADMIN, StaffRole.Role.CITY_ADMIN)
+
+
+def may_edit_charts_of(user: User | None, agency_id: int) -> bool:
+    """Supervisors and administrators acting for a dashboard's agency change its charts."""
+    if user is None:
+        return False
+    scope = staff_scope(user)
+    return scope.acts_for(agency_id) and scope.has_role(*CHART_EDITORS)
+
+
+def may_edit_charts(user: User | None) -> bool:
+    return user is not None and staff_scope(user).has_role(*CHART_EDITORS)
+
+
+def dashboards_editable_by(user: User) -> QuerySet[Dashboard]:
+    scope = staff_scope(user)
+    if not scope.has_role(*CHART_EDITORS):
+        return Dashboard.objects.none()
+    dashboards = Dashboard.objects.select_related("agency")
+    return dashboards if scope.all_agencies else dashboards.filter(agency_id__in=scope.agency_ids)
+
+
+def agencies_for_dashboards(user: User) -> QuerySet[Agency]:
+    """The agencies a user may create dashboards for."""
+    scope = staff_scope(user)
+    if not scope.has_role(*CHART_EDITORS):
+        return Agency.objects.none()
+    return Agency.objects.all() if scope.all_agencies else Agency.objects.filter(id__in=scope.agency_ids)
+
+
+def dashboard_slug_taken(slug: str) -> bool:
+    return Dashboard.objects.filter(slug=slug).exists()
+
+
+def access_editable_dashboard_by_slug(user: User, slug: str) -> Dashboard:
+    dashboard = dashboards_editable_by(user).filter(slug=slug).first()
+    if dashboard is None:
+        raise NotFound(_("No such dashboard."))
+    return dashboard
+
+
+def access_editable_chart_by_id(user: User, chart_id: int) -> Chart:
+    chart = Chart.objects.select_related("dashboard__agency").filter(
+        id=chart_id, dashboard__in=dashboards_editable_by(user)).first()  # fmt: skip
+    if chart is None:
+        raise NotFound(_("No such chart."))
+    return chart
 
 
 def dashboards_visible_to(user: User | None) -> QuerySet[Dashboard]:

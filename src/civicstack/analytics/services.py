@@ -39,6 +39,17 @@ def _agency_named(name_en: str) -> Agency:
     return agency or Agency.objects.get(kind=Agency.Kind.CITY_GOVERNMENT)
 
 
+def _require_chart_editor(actor: User | None, *agency_ids: int) -> None:
+    """Charts and dashboards are changed by supervisors and administrators acting for the
+    dashboard's agency (selectors.may_edit_charts_of); ``None`` is the installer."""
+    if actor is not None and not all(
+        selectors.may_edit_charts_of(actor, agency_id) for agency_id in agency_ids
+    ):
+        raise PermissionDenied(
+            _("Only supervisors and administrators of the dashboard's agency may change its charts.")
+        )
+
+
 def _require_analyst(actor: User | None) -> None:
     if actor is not None and not staff_scope(actor).is_staff:
         raise PermissionDenied(_("Staff only."))
@@ -55,12 +66,11 @@ def sources_install(*, actor: User | None) -> list[Source]:
         defaults = {
             "name": str(entry["name"]), "kind": entry["kind"], "table": entry["table"], "schema": entry["schema"],
             "agency": _agency_named(entry["agency"]), "restricted_to_agency": entry.get("restricted", False),
-            "description": str(entry.get("description", "")),
+            "description": str(entry.get("description", "")), "natural_key": entry.get("key", []),
         }  # fmt: skip
         source, created = Source.objects.get_or_create(
             code=entry["code"],
-            defaults={**defaults, "every_minutes": entry["every_minutes"], "options": {**entry.get("options", {}),
-                      **({"key": entry["key"]} if entry.get("key") else {})}},
+            defaults={**defaults, "every_minutes": entry["every_minutes"], "options": entry.get("options", {})},
         )  # fmt: skip
         if not created:
             for field, value in defaults.items():
@@ -74,51 +84,75 @@ def sources_install(*, actor: User | None) -> list[Source]:
 
 def source_load(*, actor: User | None, source: Source, now: datetime.datetime | None = None) -> list[Load]:
     """Run a source's connector once: every pending batch is typed, checked and appended, each
-    with its Load row (rows in, kept, rejected by reason, drift, quality). The source row is
-    locked for the run, so two loaders never append the same batch."""
+    with its Load row (rows in, kept, rejected by reason, duplicates skipped, drift, quality).
+    The source row is locked for the run, so two loaders never append the same batch.
+
+    Publication is atomic for readers: the parts are written pending and renamed into place on
+    commit, and a dropped file moves to done/ only then. A rolled-back run leaves nothing visible
+    and its files in the drop folder; its pending parts are swept by the source's next load."""
     _require_analyst(actor)
     now = now or timezone.now()
     district_codes = list(District.objects.values_list("code", flat=True))
     loads = []
+    rollups = catalog.ROLLUPS.get(source.code, [])
     with tempfile.TemporaryDirectory(prefix="analytics-load-") as work, transaction.atomic():
         locked = Source.objects.select_for_update().get(pk=source.pk)
+        tables = [locked.table, *(rollup["table"] for rollup in rollups)]
+        left = {path.name.removesuffix(warehouse.PENDING_SUFFIX) for table in tables
+                for path in warehouse.pending_parts(table)}  # fmt: skip
+        if left:
+            committed = set(locked.loads.filter(parquet_file__in=left).values_list("parquet_file", flat=True))
+            warehouse.sweep_pending(tables, committed)
         started = time.monotonic()
         try:
             batches = list(connectors.batches(locked, Path(work)))
         except connectors.ConnectorFailed as error:
             loads.append(_failed_load(locked, now, started, str(error)))
             batches = []
+        written: list[Path] = []
+        finished: list[connectors.RawBatch] = []
         for batch in batches:
             batch_started = time.monotonic()
             try:
-                outcome = loader.load_batch(batch.path, table=locked.table, schema=locked.schema,
-                                            key=locked.options.get("key"), district_codes=district_codes, now=now,
-                                            rollups=catalog.ROLLUPS.get(locked.code, []))  # fmt: skip
+                outcome = loader.load_batch(
+                    batch.path, table=locked.table, schema=locked.schema, key=locked.natural_key,
+                    district_codes=district_codes, now=now, rollups=rollups,
+                    pending_files=[warehouse.pending_path(path) for path in written if path.parent.name == locked.table],
+                )  # fmt: skip
             except Exception as error:  # noqa: BLE001 -- DuckDB raises many kinds; the load records any
                 loads.append(_failed_load(locked, now, batch_started, f"{batch.origin}: {error}"))
                 continue
+            written += outcome.parts
             status = Load.Status.EMPTY if not outcome.rows_in else (
                 Load.Status.PARTIAL if outcome.rows_rejected else Load.Status.OK)  # fmt: skip
             loads.append(Load.objects.create(
                 source=locked, started_at=now, duration_ms=int((time.monotonic() - batch_started) * 1000),
                 status=status, origin=batch.origin[:255], rows_in=outcome.rows_in, rows_loaded=outcome.rows_loaded,
                 rows_rejected=outcome.rows_rejected, rejected_by_reason=outcome.rejected_by_reason,
-                rejected_samples=outcome.rejected_samples, drift=outcome.drift, quality=outcome.quality,
-                parquet_file=Path(outcome.part).name if outcome.part else "",
+                duplicates_skipped=outcome.duplicates_skipped, rejected_samples=outcome.rejected_samples,
+                drift=outcome.drift, quality=outcome.quality, parquet_file=outcome.part,
             ))  # fmt: skip
             if batch.new_cursor is not None:
                 locked.cursor = batch.new_cursor
-            # Now, not on commit: the Parquet part is already visible, so the file must not load twice.
-            connectors.finish(batch)
+            finished.append(batch)
         locked.next_load_at = now + datetime.timedelta(minutes=locked.every_minutes)
         locked.save(update_fields=["cursor", "next_load_at"])
         audit_record(
             actor=actor, action="analytics.source_loaded", obj=locked, agency=locked.agency,
             data={"loads": [load.pk for load in loads], "rows_loaded": sum(load.rows_loaded for load in loads),
-                  "rows_rejected": sum(load.rows_rejected for load in loads)},
+                  "rows_rejected": sum(load.rows_rejected for load in loads),
+                  "duplicates_skipped": sum(load.duplicates_skipped for load in loads)},
         )  # fmt: skip
+        transaction.on_commit(lambda: _publish(written, finished))
     source.cursor, source.next_load_at = locked.cursor, locked.next_load_at
     return loads
+
+
+def _publish(parts: list[Path], batches: list) -> None:
+    """After the commit: the parts appear to readers, then the dropped files move to done/."""
+    warehouse.publish_pending(parts)
+    for batch in batches:
+        connectors.finish(batch)
 
 
 def _failed_load(source: Source, now, started: float, error: str) -> Load:
@@ -197,24 +231,59 @@ def validate_spec(spec: dict, columns: list[str]) -> None:
 @transaction.atomic
 def chart_save(*, actor: User | None, dashboard: Dashboard, slug: str, title: str, sql: str, spec: dict,
                parameters: list[str], is_public: bool = False, position: int = 100,
-               checker: QueryChecker | None = None) -> Chart:  # fmt: skip
+               checker: QueryChecker | None = None, chart: Chart | None = None) -> Chart:  # fmt: skip
+    """Validate and save a chart: a new one, or the one with this slug on the dashboard, or
+    ``chart`` itself (which may move to another dashboard and take another slug)."""
     _require_analyst(actor)
+    _require_chart_editor(actor, dashboard.agency_id, *([chart.dashboard.agency_id] if chart else []))
     tables, columns = (checker or QueryChecker()).check(sql, parameters)
     validate_spec(spec, columns)
-    chart, created = Chart.objects.update_or_create(
-        dashboard=dashboard, slug=slug,
-        defaults={"title": title, "sql": sql, "spec": spec, "parameters": parameters, "tables": tables,
-                  "is_public": is_public, "position": position},
-    )  # fmt: skip
+    fields = {"title": title, "sql": sql, "spec": spec, "parameters": parameters, "tables": tables,
+              "is_public": is_public, "position": position}  # fmt: skip
+    taken = Chart.objects.filter(dashboard=dashboard, slug=slug).exclude(pk=chart.pk if chart else None)
+    if chart is None:
+        chart, created = Chart.objects.update_or_create(dashboard=dashboard, slug=slug, defaults=fields)
+    elif taken.exists():
+        raise ChartInvalid(_("The dashboard already has a chart with this slug."), details={"slug": slug})
+    else:
+        created = False
+        for name, value in {**fields, "dashboard": dashboard, "slug": slug}.items():
+            setattr(chart, name, value)
+        chart.save(update_fields=[*fields, "dashboard", "slug", "updated_at"])
     audit_record(actor=actor, action="analytics.chart_saved", obj=chart, agency=dashboard.agency,
                  data={"created": created, "tables": tables})  # fmt: skip
     return chart
+
+
+def chart_preview(
+    *, viewer: warehouse.Viewer, sql: str, spec: dict, parameters: list[str], values: dict
+) -> dict:
+    """What a chart would show the viewer, validated as ``chart_save`` validates it; saves nothing."""
+    _tables, columns = QueryChecker().check(sql, parameters)
+    validate_spec(spec, columns)
+    return selectors.query_result(sql, {name: values[name] for name in parameters}, viewer, cache_key=None)
+
+
+@transaction.atomic
+def charts_arrange(*, actor: User | None, dashboard: Dashboard, positions: dict[int, int]) -> None:
+    """Set the order of a dashboard's charts (chart id → position)."""
+    _require_analyst(actor)
+    _require_chart_editor(actor, dashboard.agency_id)
+    charts = {chart.pk: chart for chart in dashboard.charts.filter(pk__in=list(positions))}
+    for chart_id, position in positions.items():
+        if chart_id in charts:
+            charts[chart_id].position = position
+    Chart.objects.bulk_update(list(charts.values()), ["position"])
+    audit_record(actor=actor, action="analytics.charts_arranged", obj=dashboard, agency=dashboard.agency,
+                 data={"positions": {str(k): v for k, v in positions.items() if k in charts}})  # fmt: skip
 
 
 @transaction.atomic
 def dashboard_save(*, actor: User | None, slug: str, title: str, topic: str, agency: Agency, description: str = "",
                    method: str = "", is_public: bool = False, position: int = 100) -> Dashboard:  # fmt: skip
     _require_analyst(actor)
+    existing = Dashboard.objects.filter(slug=slug).values_list("agency_id", flat=True).first()
+    _require_chart_editor(actor, agency.pk, *([existing] if existing else []))
     dashboard, created = Dashboard.objects.update_or_create(
         slug=slug, defaults={"title": title, "topic": topic, "agency": agency, "description": description,
                              "method": method, "is_public": is_public, "position": position},

@@ -1,22 +1,25 @@
-"""Pages: the dashboards (public ones without login), CSV export of a chart, and the sources
-with their load histories. Thin: the rows come from selectors, already filtered per viewer."""
+"""Pages: the dashboards (public ones without login), CSV export of a chart, the sources with
+their load histories, and the staff chart editor (charts and dashboards, with a preview). Thin:
+the rows come from selectors, already filtered per viewer; saving goes through services."""
 
 import csv
 from pathlib import Path
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 
-from civicstack.core.errors import NotFound, ServiceError
+from civicstack.core.errors import NotFound, PermissionDenied, ServiceError
 from civicstack.core.selectors import staff_scope
 
-from . import selectors
-from .forms import DashboardFilters
-from .models import Source
+from . import selectors, services
+from .forms import PARAMETER_CHOICES, ChartForm, DashboardFilters, DashboardForm
+from .models import Chart, Source
 
 GEOJSON = Path(__file__).parent / "data" / "taoyuan-districts.geojson"
 
@@ -41,8 +44,10 @@ def _values(form: DashboardFilters, declared: list[str]) -> dict:
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    dashboards = selectors.dashboards_visible_to(_user(request))
-    return render(request, "analytics/index.html", {"dashboards": dashboards, "is_staff": _is_staff(request)})
+    user = _user(request)
+    dashboards = selectors.dashboards_visible_to(user)
+    return render(request, "analytics/index.html", {"dashboards": dashboards, "is_staff": _is_staff(request),
+                                                    "may_edit": selectors.may_edit_charts(user)})  # fmt: skip
 
 
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
@@ -71,7 +76,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     period = _values(form, ["date_from", "date_to"])
     return render(request, "analytics/dashboard.html", {
         "dashboard": board, "form": form, "panels": panels, "period": period, "viewer": viewer,
-        "is_staff": _is_staff(request),
+        "is_staff": _is_staff(request), "may_edit": selectors.may_edit_charts_of(user, board.agency_id),
     })  # fmt: skip
 
 
@@ -120,3 +125,120 @@ def source_detail(request: HttpRequest, code: str) -> HttpResponse:
 @cache_control(public=True, max_age=86400)
 def districts_geojson(request: HttpRequest) -> FileResponse:
     return FileResponse(GEOJSON.open("rb"), content_type="application/geo+json")
+
+
+# --- the chart editor (staff with a chart editor role) ------------------------------------------
+
+
+def _require_chart_editor(request: HttpRequest) -> None:
+    if not selectors.may_edit_charts(request.user):
+        raise DjangoPermissionDenied(_("Supervisors and administrators edit charts."))
+
+
+def _problems(form, error: ServiceError) -> list[str]:
+    """A refusal's details, attached to the field they concern when there is one."""
+    problems = [error.message]
+    details = error.details if isinstance(error.details, dict) else {}
+    for key, text in details.items():
+        field = {"columns": "y"}.get(key, key)
+        if field in form.fields:
+            form.add_error(field, str(text))
+        else:
+            problems.append(f"{key}: {text}")
+    return problems
+
+
+@login_required
+def editor(request: HttpRequest) -> HttpResponse:
+    _require_chart_editor(request)
+    dashboards = selectors.dashboards_editable_by(request.user).prefetch_related("charts")
+    return render(request, "analytics/editor.html", {"dashboards": dashboards})
+
+
+@login_required
+def chart_edit(request: HttpRequest, chart_id: int | None = None) -> HttpResponse:
+    _require_chart_editor(request)
+    try:
+        chart = selectors.access_editable_chart_by_id(request.user, chart_id) if chart_id else None
+    except NotFound as error:
+        raise Http404(error.message) from error
+    dashboards = selectors.dashboards_editable_by(request.user)
+    options = {"dashboards": dashboards, "chart_types": Chart.Type.choices}
+    initial = ChartForm.initial_of(chart) if chart else {
+        "dashboard": request.GET.get("dashboard"), "parameters": [name for name, _label in PARAMETER_CHOICES],
+        "type": Chart.Type.BAR, "position": 100,
+    }  # fmt: skip
+    form = ChartForm(request.POST or None, initial=initial, **options)
+    problems, preview = [], None
+    if request.method == "POST" and form.is_valid():
+        data, spec = form.cleaned_data, form.spec()
+        parameters = [name for name, _label in PARAMETER_CHOICES if name in data["parameters"]]
+        try:
+            if request.POST.get("action") == "preview":
+                values = selectors.filters_of(parameters)
+                result = services.chart_preview(viewer=selectors.viewer_for_user(request.user), sql=data["sql"],
+                                                spec=spec, parameters=parameters, values=values)  # fmt: skip
+                preview = {"data": {"spec": spec, "columns": result["columns"], "rows": result["rows"]},
+                           "columns": result["columns"], "rows": result["rows"][:50], "total": len(result["rows"]),
+                           "period": selectors.filters_of(["date_from", "date_to"])}  # fmt: skip
+            else:
+                saved = services.chart_save(
+                    actor=request.user, dashboard=data["dashboard"], slug=data["slug"], title=data["title"],
+                    sql=data["sql"], spec=spec, parameters=parameters, is_public=data["is_public"],
+                    position=data["position"], chart=chart,
+                )  # fmt: skip
+                messages.success(request, _("The chart was saved."))
+                return redirect("analytics:dashboard_edit", slug=saved.dashboard.slug)
+        except PermissionDenied as error:
+            raise DjangoPermissionDenied(error.message) from error
+        except ServiceError as error:
+            problems = _problems(form, error)
+    return render(request, "analytics/chart_form.html", {
+        "form": form, "chart": chart, "problems": problems, "preview": preview,
+        "tables": sorted(selectors.warehouse_tables()),
+    }, status=400 if problems or form.errors else 200)  # fmt: skip
+
+
+@login_required
+def dashboard_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    _require_chart_editor(request)
+    try:
+        board = selectors.access_editable_dashboard_by_slug(request.user, slug) if slug else None
+    except NotFound as error:
+        raise Http404(error.message) from error
+    agencies = selectors.agencies_for_dashboards(request.user)
+    initial = {"position": 100}
+    if board:
+        initial = {name: getattr(board, name) for name in ("title", "slug", "topic", "description", "method",
+                                                           "is_public", "position")} | {"agency": board.agency}  # fmt: skip
+    charts = list(board.charts.all()) if board else []
+    if request.method == "POST" and board and request.POST.get("action") == "arrange":
+        positions = {}
+        for item in charts:
+            raw = request.POST.get(f"position-{item.pk}", "")
+            if raw.strip().isdigit():
+                positions[item.pk] = int(raw)
+        try:
+            services.charts_arrange(actor=request.user, dashboard=board, positions=positions)
+        except PermissionDenied as error:
+            raise DjangoPermissionDenied(error.message) from error
+        messages.success(request, _("The order of the charts was saved."))
+        return redirect("analytics:dashboard_edit", slug=board.slug)
+    form = DashboardForm(request.POST or None, initial=initial, agencies=agencies, editing=board is not None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if board is None and selectors.dashboard_slug_taken(data["slug"]):
+            form.add_error("slug", _("A dashboard with this slug exists."))
+        else:
+            try:
+                saved = services.dashboard_save(
+                    actor=request.user, slug=board.slug if board else data["slug"], title=data["title"],
+                    topic=data["topic"], agency=data["agency"], description=data["description"],
+                    method=data["method"], is_public=data["is_public"], position=data["position"],
+                )  # fmt: skip
+            except PermissionDenied as error:
+                raise DjangoPermissionDenied(error.message) from error
+            messages.success(request, _("The dashboard was saved."))
+            return redirect("analytics:dashboard_edit", slug=saved.slug)
+    context = {"form": form, "dashboard": board, "charts": charts}
+    return render(request, "analytics/dashboard_form.html", context, status=400 if form.errors else 200)

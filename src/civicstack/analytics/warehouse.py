@@ -3,8 +3,9 @@
 
 Why files and not one DuckDB database file: a DuckDB database has a single writer process, and
 the site runs several gunicorn workers plus the loader. Here the loader is the only writer and
-each load adds one new Parquet file (written under a temporary name, then renamed, so a reader
-never sees half a file); every query opens a fresh in-memory DuckDB connection that reads the
+each load adds one new Parquet file (written under a pending name and renamed into place when
+the load's database transaction commits, so a reader never sees half a file nor rows that no
+committed load records); every query opens a fresh in-memory DuckDB connection that reads the
 files directly. Nothing is shared between processes but the files.
 
 Row-level security lives here, not in templates: a connection made for a viewer exposes each
@@ -253,15 +254,58 @@ def _plain(value):
 
 
 # --- writing ------------------------------------------------------------------------------------
+#
+# A load's parts are written as ``<name>.parquet.pending`` (readers glob ``*.parquet`` and never
+# see them) and renamed into place only when the load's database transaction commits. A part
+# whose Load row never committed (rolled back, or the process died first) stays pending and is
+# deleted by the next load of its source; one whose Load row did commit but whose rename did not
+# happen (the process died in between) is published by that next load.
+
+PENDING_SUFFIX = ".pending"
 
 
-def new_part_path(table: str) -> Path:
+def new_part_path(table: str, name: str | None = None) -> Path:
+    """The final path of a new part; a load's parts share one ``name`` across its tables."""
     folder = table_dir(table)
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S")
-    return folder / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+    if name is None:
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S")
+        name = f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+    return folder / name
 
 
-def publish_part(temporary: Path, final: Path) -> None:
-    """Readers glob ``*.parquet``; the rename makes a finished file appear at once."""
-    os.replace(temporary, final)
+def pending_path(final: Path) -> Path:
+    return final.with_name(final.name + PENDING_SUFFIX)
+
+
+def publish_pending(finals: list[Path]) -> None:
+    """Rename pending parts into place (on commit). A part already published (by a sweep that
+    ran between this load's commit and now) is left as it is."""
+    for final in finals:
+        try:
+            os.replace(pending_path(final), final)
+        except FileNotFoundError:
+            if not final.exists():
+                raise
+
+
+def pending_parts(table: str) -> list[Path]:
+    folder = table_dir(table)
+    return sorted(folder.glob("*.parquet" + PENDING_SUFFIX)) if folder.is_dir() else []
+
+
+def sweep_pending(tables: list[str], committed_names: set[str]) -> dict[str, int]:
+    """Settle the pending parts of ``tables`` left by earlier loads: publish those whose part
+    name a committed Load records, delete the others (their load rolled back). Call it only while
+    holding the source's lock, so no load of these tables is in progress."""
+    settled = {"published": 0, "deleted": 0}
+    for table in tables:
+        for pending in pending_parts(table):
+            final = pending.with_name(pending.name.removesuffix(PENDING_SUFFIX))
+            if final.name in committed_names:
+                os.replace(pending, final)
+                settled["published"] += 1
+            else:
+                pending.unlink(missing_ok=True)
+                settled["deleted"] += 1
+    return settled

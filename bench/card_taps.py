@@ -32,6 +32,7 @@ def setup(cards: int) -> tuple[int, list[str]]:
     from civicstack.core.models import Agency, District, Person
     from civicstack.core.services import api_key_create, identifier_fields
     from civicstack.payments import services as payments
+    from civicstack.payments.models import Account
 
     rng = random.Random(5)
     districts = list(District.objects.all())
@@ -54,11 +55,16 @@ def setup(cards: int) -> tuple[int, list[str]]:
     Card.objects.bulk_create(rows, batch_size=5000)
     numbers = [c.number for c in rows]
     source = payments.clearing_account("counter")
+    # The purses in bulk (one get-or-create a card took minutes on a busy machine): stored value for
+    # every card, welfare points for the senior cards.
+    Account.objects.bulk_create(
+        [Account(code=services.purse_code(c.number, unit), name=f"{c.number} {unit}", unit=unit,
+                 person_id=c.person_id, debits_must_not_exceed_credits=True)
+         for c in rows for unit in (("TWD", "WELFARE") if c.kind == "senior" else ("TWD",))],
+        batch_size=5000,
+    )  # fmt: skip
     for start in range(0, len(numbers), 8000):
         chunk = numbers[start : start + 8000]
-        for n in chunk:
-            payments.account_get_or_create(code=services.purse_code(n, "TWD"), name=n, unit="TWD",
-                                           debits_must_not_exceed_credits=True)  # fmt: skip
         payments.transfers_create(requests=[
             payments.TransferRequest(idempotency_key=f"fund:{n}", debit_account=source.code,
                                      credit_account=services.purse_code(n, "TWD"), amount=rng.randint(40, 400))

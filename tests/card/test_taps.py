@@ -119,6 +119,53 @@ class TestBatch:
         assert all(r.duplicate for r in again) and not any(r.duplicate for r in first)
         assert balance(card) == 64 and Tap.objects.count() == 3
 
+    def test_a_replay_answers_exactly_what_the_first_upload_did(self, funded, upload_key):
+        card, lost = funded(100), funded(100)
+        services.card_report_lost(actor=None, card=lost, lost_at=MORNING)
+        batch = [tap(card, "r1", MORNING), tap(card, "r2", MORNING + datetime.timedelta(hours=1)),
+                 tap(lost, "r3", MORNING + datetime.timedelta(hours=1)),
+                 tap(card, "r4", MORNING + datetime.timedelta(hours=2), fare=500)]  # fmt: skip
+        first = settle(upload_key, *batch)
+        again = settle(upload_key, *batch)
+        fields = (
+            "reader",
+            "tap_id",
+            "status",
+            "reason",
+            "from_value",
+            "from_points",
+            "rules",
+            "flagged",
+            "autoloaded",
+        )
+        assert [[getattr(r, f) for f in fields] for r in again] == [
+            [getattr(r, f) for f in fields] for r in first
+        ]
+        assert [r.reason for r in first] == ["", "", "blocked_card", "insufficient_funds"]
+        assert again[1].rules == [{"rule": "bus-bogo", "kind": "nth_use_free", "before": 18, "after": 0}]
+        assert again[2].flagged and all(r.duplicate for r in again)
+
+    def test_tap_ids_and_numbers_as_readers_send_them_are_stored_as_sent(self, funded, upload_key):
+        card = funded(100)
+        odd = ["tab\there", "back\\slash\\N", "new\nline\r", "unit\x1fsep", "引號\"'"]
+        batch = [tap(card, tap_id, MORNING + datetime.timedelta(days=i)) for i, tap_id in enumerate(odd)]
+        batch.append(TapIn("bus-5001-a", "bad-number", "6800\t1\\x", MORNING, 18, "bus_bogo"))
+        first = settle(upload_key, *batch)
+        assert [r.status for r in first] == ["accepted"] * 5 + ["rejected"]
+        assert first[-1].reason == "unknown_card"
+        assert sorted(Tap.objects.values_list("tap_id", flat=True)) == sorted([*odd, "bad-number"])
+        assert Tap.objects.get(tap_id="bad-number").card_number == "68001\\x"  # blanks dropped, nothing else
+        again = settle(upload_key, *batch)
+        assert all(r.duplicate for r in again) and Tap.objects.count() == 6
+        assert balance(card) == 100 - 5 * 18
+
+    def test_a_number_that_fails_the_check_digit_is_an_unknown_card(self, funded, upload_key):
+        card = funded(100)
+        wrong = card.number[:-1] + str((int(card.number[-1]) + 1) % 10)
+        result = settle(upload_key, TapIn("bus-5001-a", "w", wrong, MORNING, 18, "bus_bogo"))[0]
+        assert (result.status, result.reason) == ("rejected", "unknown_card")
+        assert balance(card) == 100
+
     def test_a_duplicate_inside_a_batch_is_refused(self, funded, upload_key):
         card = funded(100)
         results = settle(upload_key, tap(card, "x", MORNING), tap(card, "x", MORNING))

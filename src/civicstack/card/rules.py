@@ -19,6 +19,7 @@ charge records every rule that changed it, so a statement can say why a ride cos
 Adding a rule is adding a row; no code changes."""
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -125,10 +126,15 @@ def validate_params(kind: str, params: dict) -> dict:
     return {"cap_per_use": cap}
 
 
+@functools.lru_cache(maxsize=64)
+def _time_of(text: str) -> datetime.time:
+    return datetime.time.fromisoformat(text)
+
+
 def service_day_start(local: datetime.datetime, day_starts_at: str) -> datetime.datetime:
     """The start of the service day containing ``local`` (a local time; a 04:00 start puts a
     00:30 ride on the previous day's ticket)."""
-    start_time = datetime.time.fromisoformat(day_starts_at)
+    start_time = _time_of(day_starts_at)
     start = local.replace(hour=start_time.hour, minute=start_time.minute, second=0, microsecond=0)
     if local < start:
         start -= datetime.timedelta(days=1)
@@ -147,7 +153,7 @@ def price(use: Use, rules: list[Rule], tz: datetime.tzinfo | None = None, *, in_
     """What a use costs and from where. ``tz``: the local time zone, when the caller prices many
     uses (looking it up costs more than the pricing). ``in_force``: a function (card kind,
     function, day) → ``rules_in_force(...)`` that a caller pricing thousands of uses may cache."""
-    local = timezone.localtime(use.at, tz or timezone.get_current_timezone())
+    local = use.at.astimezone(tz) if tz is not None else timezone.localtime(use.at)
     day = local.date()
     if in_force is not None:
         active = in_force(use.card_kind, use.function, day)
@@ -158,7 +164,8 @@ def price(use: Use, rules: list[Rule], tz: datetime.tzinfo | None = None, *, in_
         before = charge.due
         if rule.kind == "nth_use_free":
             start = service_day_start(local, rule.params.get("day_starts_at", "00:00"))
-            earlier = sum(1 for t in use.earlier_uses if start <= t < use.at)
+            at = use.at
+            earlier = len([t for t in use.earlier_uses if start <= t < at])
             if (earlier + 1) % rule.params.get("every", 2) == 0:
                 charge.due = 0
         elif rule.kind == "percent_off":

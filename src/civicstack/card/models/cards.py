@@ -196,7 +196,8 @@ class Card(models.Model):
 def card_usable_at(card, moment, tz=None) -> bool:
     """``Card.is_usable_at`` for anything with the card's ``issued_at``, ``expires_on``,
     ``blocked_at`` and ``state`` (the tap batch path reads cards as plain rows)."""
-    if moment < card.issued_at or timezone.localtime(moment, tz).date() > card.expires_on:
+    local = moment.astimezone(tz) if tz is not None else timezone.localtime(moment)
+    if moment < card.issued_at or local.date() > card.expires_on:
         return False
     if card.blocked_at is not None:
         return moment < card.blocked_at

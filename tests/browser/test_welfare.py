@@ -90,3 +90,28 @@ def test_supervisor_edits_a_rule_and_sees_validation(page):
     if os.environ.get("CIVICSTACK_SCREENSHOTS"):
         page.screenshot(path=str(SCREENSHOTS / "welfare-rule-editor.png"), full_page=True)
     assert page.csp_violations == []
+
+
+def test_supervisor_edits_a_benefits_details(page):
+    """The demo supervisor opens the details of a benefit of her office from the rule editor, leaves
+    the name empty and reads the error next to the field, then saves a new description."""
+    page.goto("/login/?next=/welfare/staff/")
+    page.locator("#id_username").fill("supervisor")
+    page.locator("#id_password").fill("supervisor-demo-2019")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url("**/welfare/staff/")
+    page.locator("a", has_text="中壢區急難慰助金").click()
+    page.wait_for_url("**/welfare/staff/benefits/**")
+    page.locator("#details-link").click()
+    page.wait_for_url("**/details/")
+    name = page.locator("#id_name").input_value()
+    page.locator("#id_name").fill("")
+    page.locator("#save-details").click()
+    page.locator("#id_name-error").wait_for()
+    page.locator("#id_name").fill(name)
+    page.locator("#id_amount_text").fill("每戶最高新臺幣一萬元")
+    page.locator("#save-details").click()
+    page.wait_for_url("**/details/")
+    assert page.locator("#id_amount_text").input_value() == "每戶最高新臺幣一萬元"
+    assert page.locator("#id_name-error").count() == 0
+    assert page.csp_violations == []

@@ -1,5 +1,7 @@
 """The API over real HTTP: stateless evaluation, the interview as a resource, and staff rule versions."""
 
+import datetime
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +38,56 @@ def test_evaluate_explains_each_status(client, catalog):
     assert by_code["T-RENT"]["failing"] == [
         "Housing = in a rented home (you live in a home my household owns)"
     ]
+
+
+def test_evaluation_responses_have_the_documented_shape(client, catalog):
+    """The evaluation JSON is written directly (not through ninja's response validation): it must
+    still be exactly EvaluationOut, in both endpoints that return it."""
+    from civicstack.welfare.api import EvaluationOut
+
+    facts = {
+        "age": 67,
+        "residence_years": 10,
+        "recent_birth": False,
+        "housing": "rent",
+        "income_class": "low",
+    }
+    response = post(client, "/evaluate", {"facts": facts})
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    assert EvaluationOut.model_validate(body).model_dump(mode="json") == body
+    assert [r["status"] for r in body["results"]] == ["eligible", "eligible", "not_eligible"]
+    assert set(body["results"][0]) == {
+        "benefit",
+        "status",
+        "explanation",
+        "reasons",
+        "failing",
+        "missing_facts",
+    }
+    started = post(client, "/interviews", {"facts": facts}).json()
+    results = client.get(f"{URL}/interviews/{started['id']}/results").json()
+    assert EvaluationOut.model_validate(results).model_dump(mode="json") == results
+    assert [r["benefit"]["code"] for r in results["results"]] == [
+        r["benefit"]["code"] for r in body["results"]
+    ]
+
+
+def test_a_saved_change_is_seen_by_the_next_evaluation(client, catalog, bureau_staff):
+    from civicstack.welfare import services
+
+    before = post(client, "/evaluate", {"facts": {"age": 62, "residence_years": 3}}).json()
+    senior = next(r for r in before["results"] if r["benefit"]["code"] == "T-SENIOR")
+    assert senior["status"] == "not_eligible" and senior["benefit"]["name"] == "重陽敬老禮金"
+    services.benefit_update(
+        actor=bureau_staff["welfare_supervisor"], benefit=catalog["senior"], name="敬老禮金"
+    )
+    services.rule_version_create(actor=bureau_staff["welfare_supervisor"], benefit=catalog["senior"],
+                                 condition={"fact": "age", "op": ">=", "value": 60},
+                                 effective_from=datetime.date(2019, 1, 1))  # fmt: skip
+    after = post(client, "/evaluate", {"facts": {"age": 62, "residence_years": 3}}).json()
+    senior = next(r for r in after["results"] if r["benefit"]["code"] == "T-SENIOR")
+    assert senior["status"] == "eligible" and senior["benefit"]["name"] == "敬老禮金"
 
 
 def test_evaluate_on_a_day_before_the_catalog(client, catalog):
@@ -120,7 +172,7 @@ def test_invalid_rule_answers_every_problem(client, catalog, bureau_staff, token
     error = response.json()["error"]
     assert error["code"] == "rule_invalid"
     assert error["details"] == [
-        {"path": "rule.all", "message": "contradictory conditions on age: Age < 18 and Age ≥ 65"}
+        {"path": "rule.all", "message": "contradictory conditions on age: Age ≥ 65 and Age < 18"}
     ]
 
 

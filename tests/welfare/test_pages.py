@@ -23,7 +23,13 @@ def test_anonymous_interview_to_results(client, catalog):
     response = client.post("/welfare/", {})
     token = Interview.objects.get().token
     assert response.url == f"/welfare/interview/{token}/"
-    answers = {"age": "67", "residence_years": "12", "recent_birth": "false", "housing": "own"}
+    answers = {
+        "age": "67",
+        "residence_years": "12",
+        "recent_birth": "false",
+        "income_class": "low",
+        "housing": "own",
+    }
     for _ in range(6):
         page = client.get(f"/welfare/interview/{token}/")
         if page.status_code == 302:

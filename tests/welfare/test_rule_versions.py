@@ -52,7 +52,7 @@ def test_invalid_rule_is_refused_with_every_problem(catalog, bureau_staff):
                                      condition=bad, effective_from=datetime.date(2021, 1, 1))  # fmt: skip
     assert caught.value.details == [
         {"path": "rule.all[2]", "message": "unknown fact favourite_colour"},
-        {"path": "rule.all", "message": "contradictory conditions on age: Age < 18 and Age ≥ 65"},
+        {"path": "rule.all", "message": "contradictory conditions on age: Age ≥ 65 and Age < 18"},
     ]
     assert catalog["senior"].rules.count() == 1
 

@@ -3,7 +3,8 @@ three-valued evaluation, where an unknown fact is never treated as zero or false
 
 import pytest
 
-from civicstack.welfare.rules import RuleError, explain, truth, validate
+from civicstack.welfare.rules import RuleError, explain, satisfying, truth, validate
+from civicstack.welfare.services import read_shipped_catalog
 
 AGE_65 = {"fact": "age", "op": ">=", "value": 65}
 UNDER_18 = {"fact": "age", "op": "<", "value": 18}
@@ -42,7 +43,69 @@ class TestValidation:
     def test_contradictory_conditions_in_one_all(self):
         assert problems_of(
             {"all": [AGE_65, {"fact": "residence_years", "op": ">=", "value": 1}, UNDER_18]}
-        ) == [("rule.all", "contradictory conditions on age: Age < 18 and Age ≥ 65")]
+        ) == [("rule.all", "contradictory conditions on age: Age ≥ 65 and Age < 18")]
+
+    def test_contradiction_through_not(self):
+        rule = {"all": [AGE_65, {"not": {"fact": "age", "op": ">=", "value": 60}}]}
+        assert problems_of(rule) == [
+            ("rule.all", "contradictory conditions on age: Age ≥ 65 and not (Age ≥ 60)")
+        ]
+
+    def test_contradiction_across_any_and_nots(self):
+        a, b = {"fact": "veteran", "op": "==", "value": True}, {"fact": "farmer", "op": "==", "value": True}
+        rule = {"all": [{"fact": "residence_years", "op": ">=", "value": 1}, {"any": [a, b]}, {"not": a},
+                        {"not": b}]}  # fmt: skip
+        assert problems_of(rule) == [("rule.all", "contradictory conditions: (Veteran = yes or Farmer = yes) and "
+                                                  "not (Veteran = yes) and not (Farmer = yes)")]  # fmt: skip
+
+    def test_contradiction_with_a_negated_any(self):
+        low = {"fact": "income_class", "op": "==", "value": "low"}
+        rule = {"all": [low, {"not": {"any": [low, {"fact": "age", "op": ">=", "value": 65}]}}]}
+        assert problems_of(rule) == [("rule.all", "contradictory conditions: Household income class = low income and "
+                                                  "not (Household income class = low income or Age ≥ 65)")]  # fmt: skip
+
+    def test_contradiction_only_through_what_facts_imply(self):
+        # no children under 18 means no youngest child: every comparison on its age is false
+        rule = {"all": [{"fact": "children_under_18", "op": "==", "value": 0},
+                        {"fact": "youngest_child_age", "op": "<", "value": 6}]}  # fmt: skip
+        assert [path for path, _ in problems_of(rule)] == ["rule.all"]
+        men = {
+            "all": [
+                {"fact": "sex", "op": "==", "value": "M"},
+                {"fact": "pregnant", "op": "==", "value": True},
+            ]
+        }
+        assert [path for path, _ in problems_of(men)] == ["rule.all"]
+
+    def test_a_dead_branch_is_named_where_it_is(self):
+        dead = {"all": [AGE_65, {"not": {"any": [AGE_65, UNDER_18]}}]}
+        rule = {"any": [{"fact": "veteran", "op": "==", "value": True}, dead]}
+        assert [path for path, _ in problems_of(rule)] == ["rule.any[1].all"]
+
+    def test_not_of_something_that_always_holds(self):
+        rule = {"all": [AGE_65, {"not": {"any": [UNDER_18, {"fact": "age", "op": ">=", "value": 18}]}}]}
+        assert problems_of(rule) == [
+            ("rule.all[1]", "this condition can never be true: (Age < 18 or Age ≥ 18) always holds")
+        ]
+
+    @pytest.mark.parametrize("rule", [
+        {"all": [AGE_65, {"not": {"fact": "age", "op": ">=", "value": 70}}]},  # 65 to 69
+        {"all": [{"any": [AGE_65, UNDER_18]}, {"not": AGE_65}]},  # under 18
+        {"all": [{"fact": "children_under_18", "op": ">=", "value": 1},
+                 {"not": {"fact": "youngest_child_age", "op": ">=", "value": 6}}]},
+        {"not": {"all": [{"fact": "sex", "op": "==", "value": "F"}, {"fact": "pregnant", "op": "==", "value": True}]}},
+        {"all": [{"fact": "income_class", "op": "!=", "value": "general"},
+                 {"not": {"fact": "income_class", "op": "in", "value": ["low", "general"]}}]},  # mid-low
+    ])  # fmt: skip
+    def test_satisfiable_rules_pass(self, rule):
+        validate(rule)
+        assert truth(rule, satisfying(rule)) is True  # the witness really satisfies it
+
+    def test_every_rule_of_the_shipped_catalog_validates(self, districts):
+        shipped = read_shipped_catalog()["benefits"]
+        assert len(shipped) == 276
+        for row in shipped:
+            validate(row["condition"])
 
     def test_contradiction_found_through_nested_all(self):
         rule = {"all": [{"all": [{"fact": "income_class", "op": "==", "value": "low"}]},
@@ -102,3 +165,14 @@ class TestThreeValuedLogic:
         assert failing.value is False and failing.because == [AGE_65]
         undecided = explain(rule, {"age": 67})
         assert undecided.value is None and undecided.missing == {"district"}
+
+
+@pytest.mark.django_db
+def test_a_rule_too_large_to_check_is_refused_with_a_clear_message(monkeypatch):
+    from civicstack.welfare import rules
+
+    monkeypatch.setattr(rules, "SEARCH_LIMIT", 3)
+    rule = {"all": [AGE_65, {"fact": "veteran", "op": "==", "value": True},
+                    {"fact": "farmer", "op": "==", "value": True}]}  # fmt: skip
+    assert problems_of(rule) == [("rule", "the rule combines too many facts to be checked for contradictions; "
+                                          "split it into simpler conditions")]  # fmt: skip

@@ -3,9 +3,11 @@ out), the fact registry, the adaptive interview as a resource, and staff rule ve
 parse, call selectors/services, shape the answer."""
 
 import datetime
+import json
+from functools import lru_cache
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import BaseModel, Field
 
@@ -100,9 +102,39 @@ def _fact_out(name: str) -> FactOut:
                    maximum=fact.maximum if numeric else None, from_registry=bool(fact.registry))  # fmt: skip
 
 
-def _results_out(results: list) -> list[dict]:
-    return [dict(benefit=BenefitOut.of(r.benefit), status=r.status, explanation=r.explanation, reasons=r.reasons,
-                      failing=r.failing, missing_facts=r.missing) for r in results]  # fmt: skip
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _benefit_json(catalog: selectors.Catalog) -> dict[int, str]:
+    """Each benefit as the JSON of BenefitOut, validated and written once per catalog snapshot
+    (saving a benefit or a rule makes a new snapshot)."""
+    fragments = catalog.derived.get("api_benefit_json")
+    if fragments is None:
+        fragments = {pk: _dumps(BenefitOut(**BenefitOut.of(benefit)).model_dump(mode="json"))
+                     for pk, benefit in catalog.benefits.items()}  # fmt: skip
+        catalog.derived["api_benefit_json"] = fragments
+    return fragments
+
+
+@lru_cache(maxsize=16_384)
+def _result_json(status: str, explanation: str, reasons: tuple, failing: tuple, missing: tuple) -> str:
+    """The rest of a ResultOut after its benefit (from the comma on): few distinct ones recur."""
+    return "," + _dumps({"status": status, "explanation": explanation, "reasons": reasons, "failing": failing,
+                         "missing_facts": missing})[1:]  # fmt: skip
+
+
+def _evaluation_response(catalog: selectors.Catalog, results: list) -> HttpResponse:
+    """The EvaluationOut of ``results`` written directly: 276 results are too many to build as
+    schema objects, validate and serialise on every call (docs/welfare.md, benchmarks). The shape is
+    EvaluationOut's, field for field (tests validate responses against it)."""
+    fragments = _benefit_json(catalog)
+    parts = ['{"benefit":' + fragments[r.benefit.pk] + _result_json(r.status, r.explanation, tuple(r.reasons),
+                                                                    tuple(r.failing), tuple(r.missing))
+             for r in results]  # fmt: skip
+    head = '{"on":' + _dumps(catalog.on.isoformat()) + ',"counts":' + _dumps(_counts(results))
+    body = head + ',"results":[' + ",".join(parts) + "]}"
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
 
 
 def _counts(results: list) -> dict[str, int]:
@@ -151,8 +183,7 @@ def evaluate(request: HttpRequest, payload: EvaluationIn):
     undecided, not an error."""
     facts = services.parse_facts(payload.facts)
     catalog = selectors.catalog_on(payload.on)
-    results = selectors.results_for(catalog, facts)
-    return {"on": catalog.on, "counts": _counts(results), "results": _results_out(results)}
+    return _evaluation_response(catalog, selectors.results_for(catalog, facts))
 
 
 # --- interviews -----------------------------------------------------------------------------------
@@ -240,8 +271,7 @@ def interview_back(request: HttpRequest, token: str, payload: BackIn):
 def interview_results(request: HttpRequest, token: str):
     interview = selectors.access_interview(_token_user(request), token)
     catalog = selectors.catalog_on(interview.evaluated_on)
-    results = selectors.results_for(catalog, interview.facts())
-    return {"on": catalog.on, "counts": _counts(results), "results": _results_out(results)}
+    return _evaluation_response(catalog, selectors.results_for(catalog, interview.facts()))
 
 
 # --- staff: rule versions -------------------------------------------------------------------------

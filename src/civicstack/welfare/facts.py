@@ -29,6 +29,24 @@ class Fact:
     statement_false: str | Promise = ""  # booleans: the statement when the value is False
     help_text: str | Promise = ""
     depends_on: tuple[str, ...] = field(default=())  # asked only after these are known
+    # How common each answer is among the city's residents (rough public statistics, see
+    # docs/welfare.md): (value, share) pairs, or for numbers (from, to exclusive, share) bands,
+    # spread evenly over their years. Only the interview's choice of question uses them.
+    shares: tuple = ()
+
+    def share(self, low, high=None) -> float:
+        """The prior share of an answer, or for numbers of the values low..high-1."""
+        if self.kind == INTEGER:
+            high = low + 1 if high is None else high
+            total = 0.0
+            for start, end, part in self.shares or ((self.minimum, self.maximum + 1, 1.0),):
+                overlap = min(high, end) - max(low, start)
+                if overlap > 0:
+                    total += part * overlap / (end - start)
+            return total
+        if not self.shares:
+            return 1 / len(self.values())
+        return dict(self.shares).get(low, 0.0)
 
     def display(self, value) -> str:
         if self.kind == CHOICE:
@@ -109,58 +127,69 @@ FACTS: dict[str, Fact] = {
     fact.name: fact
     for fact in [
         Fact("age", INTEGER, _("Age"), _("How old are you?"), unit=_("years"), maximum=130, registry="birth_date",
-             statement=_("you are %(value)s years old")),
+             statement=_("you are %(value)s years old"),
+             shares=((0, 18, 0.17), (18, 65, 0.70), (65, 101, 0.13))),
         Fact("sex", CHOICE, _("Sex"), _("What is your sex?"), choices=(("M", _("Male")), ("F", _("Female"))),
-             registry="sex", statement=_("your sex is %(value)s")),
+             registry="sex", statement=_("your sex is %(value)s"), shares=(("M", 0.5), ("F", 0.5))),
         _DistrictFact("district", CHOICE, _("District"), _("In which district is your household registered?"),
                       registry="district", statement=_("you live in %(value)s")),
         Fact("residence_years", INTEGER, _("Years registered in the city"),
              _("For how many years has your household been registered in the city?"), unit=_("years"),
              maximum=130, registry="registered_since",
-             statement=_("you have been registered in the city for %(value)s years")),
+             statement=_("you have been registered in the city for %(value)s years"),
+             shares=((0, 1, 0.05), (1, 3, 0.07), (3, 101, 0.88))),
         Fact("income_class", CHOICE, _("Household income class"),
              _("Is your household certified as low-income or mid-low-income?"),
              choices=(("general", _("neither (general)")), ("mid_low", _("mid-low income")),
                       ("low", _("low income"))),
-             registry="income_status", statement=_("your household's income class is %(value)s")),
+             registry="income_status", statement=_("your household's income class is %(value)s"),
+             shares=(("general", 0.96), ("mid_low", 0.02), ("low", 0.02))),
         Fact("disability_level", CHOICE, _("Disability certificate"),
              _("Do you hold a disability certificate? Which level?"),
              choices=(("none", _("no certificate")), ("mild", _("mild")), ("moderate", _("moderate")),
                       ("severe", _("severe")), ("profound", _("profound"))),
-             registry="disability_level", statement=_("your disability certificate level is %(value)s")),
+             registry="disability_level", statement=_("your disability certificate level is %(value)s"),
+             shares=(("none", 0.95), ("mild", 0.02), ("moderate", 0.015), ("severe", 0.01), ("profound", 0.005))),
         Fact("indigenous", BOOLEAN, _("Indigenous status"), _("Do you have indigenous status?"),
              registry="indigenous", statement=_("you have indigenous status"),
-             statement_false=_("you do not have indigenous status")),
+             statement_false=_("you do not have indigenous status"), shares=((True, 0.03), (False, 0.97))),
         Fact("children_under_18", INTEGER, _("Children under 18"),
              _("How many children under 18 live in your household?"), maximum=20, registry="household",
-             statement=_("you have %(value)s children under 18")),
+             statement=_("you have %(value)s children under 18"),
+             shares=((0, 1, 0.70), (1, 2, 0.12), (2, 3, 0.13), (3, 21, 0.05))),
         Fact("youngest_child_age", INTEGER, _("Age of the youngest child"), _("How old is your youngest child?"),
              unit=_("years"), maximum=17, registry="household", statement=_("your youngest child is %(value)s"),
              help_text=_("In full years; 0 for a baby under one year."), depends_on=("children_under_18",)),
         Fact("recent_birth", BOOLEAN, _("Birth in the past year"),
              _("Was a child born to you in the past twelve months?"), registry="household",
              statement=_("a child was born to you in the past year"),
-             statement_false=_("no child was born to you in the past year")),
+             statement_false=_("no child was born to you in the past year"), shares=((True, 0.05), (False, 0.95))),
         Fact("pregnant", BOOLEAN, _("Pregnancy"), _("Are you pregnant?"), statement=_("you are pregnant"),
-             statement_false=_("you are not pregnant"), depends_on=("sex",)),
+             statement_false=_("you are not pregnant"), depends_on=("sex",), shares=((True, 0.03), (False, 0.97))),
         Fact("student_level", CHOICE, _("Studies"), _("Are you a student? At which level?"),
              choices=(("none", _("not a student")), ("elementary", _("elementary school")),
                       ("junior_high", _("junior high school")), ("senior_high", _("senior high or vocational school")),
                       ("college", _("college or university"))),
-             registry="school_enrolment", statement=_("your studies: %(value)s")),
+             registry="school_enrolment", statement=_("your studies: %(value)s"),
+             shares=(("none", 0.80), ("elementary", 0.06), ("junior_high", 0.03), ("senior_high", 0.03),
+                     ("college", 0.08))),
         Fact("employment", CHOICE, _("Employment"), _("What is your employment situation?"),
              choices=(("employed", _("employed or self-employed")), ("unemployed", _("unemployed, looking for work")),
                       ("not_working", _("not working (retired, at home, studying)"))),
-             statement=_("you are %(value)s")),
+             statement=_("you are %(value)s"),
+             shares=(("employed", 0.60), ("unemployed", 0.03), ("not_working", 0.37))),
         Fact("housing", CHOICE, _("Housing"), _("Where do you live?"),
              choices=(("own", _("in a home my household owns")), ("rent", _("in a rented home")),
                       ("other", _("elsewhere (with relatives, institution)"))),
-             statement=_("you live %(value)s")),
+             statement=_("you live %(value)s"), shares=(("own", 0.75), ("rent", 0.18), ("other", 0.07))),
         Fact("veteran", BOOLEAN, _("Veteran"), _("Are you a veteran (榮民) or a veteran's surviving family member?"),
-             statement=_("you are a veteran or a veteran's family"), statement_false=_("you are not a veteran")),
+             statement=_("you are a veteran or a veteran's family"), statement_false=_("you are not a veteran"),
+             shares=((True, 0.02), (False, 0.98))),
         Fact("farmer", BOOLEAN, _("Farmer"), _("Are you a farmer insured by the farmers' health insurance?"),
-             statement=_("you are an insured farmer"), statement_false=_("you are not an insured farmer")),
+             statement=_("you are an insured farmer"), statement_false=_("you are not an insured farmer"),
+             shares=((True, 0.03), (False, 0.97))),
         Fact("single_parent", BOOLEAN, _("Single parent"), _("Are you raising your children as a single parent?"),
-             statement=_("you are a single parent"), statement_false=_("you are not a single parent")),
+             statement=_("you are a single parent"), statement_false=_("you are not a single parent"),
+             shares=((True, 0.03), (False, 0.97))),
     ]
 }  # fmt: skip

@@ -51,9 +51,16 @@ class RuleError(ValueError):
 
 
 def validate(condition) -> None:
-    """Raise RuleError listing every problem: structure, unknown facts, wrong types, contradictions."""
+    """Raise RuleError listing every problem: structure, unknown facts, wrong types, and parts that
+    can never be true (contradictions, found by a satisfiability search; see ``satisfying``)."""
     problems: list[tuple[str, str]] = []
     _check(condition, "rule", problems)
+    if isinstance(condition, dict):
+        try:
+            _check_satisfiable(_sound_parts(condition), "rule", problems)
+        except RuleTooComplex:
+            problems.append(("rule", _("the rule combines too many facts to be checked for contradictions; "
+                                       "split it into simpler conditions")))  # fmt: skip
     if problems:
         raise RuleError(problems)
 
@@ -75,8 +82,6 @@ def _check(node, path: str, problems: list) -> None:
             return
         for index, child in enumerate(value):
             _check(child, f"{path}.{key}[{index}]", problems)
-        if key == "all":
-            _check_contradictions(value, f"{path}.all", problems)
     elif key == "not":
         _check(value, f"{path}.not", problems)
     else:
@@ -141,30 +146,6 @@ def _domain_of(fact, comparisons: list[dict]) -> set:
     for node in comparisons:
         domain = {value for value in domain if _compare(node["op"], value, node["value"])}
     return domain
-
-
-def _check_contradictions(children: list, path: str, problems: list) -> None:
-    """Comparisons of one ``all`` (nested ``all``s included) that no value of their fact satisfies
-    together, e.g. age >= 65 and age < 18."""
-    by_fact: dict[str, list[dict]] = {}
-    stack = list(children)
-    while stack:
-        child = stack.pop()
-        if isinstance(child, dict) and isinstance(child.get("all"), list):
-            stack.extend(child["all"])
-        elif isinstance(child, dict) and child.get("fact") in FACTS and _well_formed(child):
-            by_fact.setdefault(child["fact"], []).append(child)
-    for name, comparisons in sorted(by_fact.items()):
-        if len(comparisons) > 1 and not _domain_of(FACTS[name], comparisons):
-            problems.append((path, _("contradictory conditions on %(fact)s: %(conditions)s") % {
-                "fact": name, "conditions": _(" and ").join(describe(node) for node in comparisons),
-            }))  # fmt: skip
-
-
-def _well_formed(node: dict) -> bool:
-    problems: list = []
-    _check_comparison(node, "", problems)
-    return not problems
 
 
 # --- evaluation ---------------------------------------------------------------------------------
@@ -254,6 +235,161 @@ def comparisons_of(node: dict) -> list[dict]:
     if "not" in node:
         return comparisons_of(node["not"])
     return [leaf for child in (node.get("all") or node.get("any")) for leaf in comparisons_of(child)]
+
+
+def complete(facts: dict) -> dict:
+    """The facts plus what follows from them, so no one is asked a question that cannot apply:
+    without children there is no youngest child and no recent birth; men are not pregnant."""
+    completed = {name: value for name, value in facts.items() if value is not None}
+    if completed.get("children_under_18") == 0:
+        completed["youngest_child_age"] = NOT_APPLICABLE
+        completed["recent_birth"] = False
+    if completed.get("sex") == "M":
+        completed["pregnant"] = False
+    return completed
+
+
+# Facts that ``complete`` derives others from: a search over the others assigns these first.
+PREREQUISITES = {"youngest_child_age": ("children_under_18",), "recent_birth": ("children_under_18",),
+                 "pregnant": ("sex",)}  # fmt: skip
+# Values ``complete`` tells apart even when no rule compares them (no children / some).
+IMPLIED_CUTS = {"children_under_18": (1,)}
+
+
+def regions(name: str, comparisons: list[dict]) -> list:
+    """One representative value per region of a fact's range that ``comparisons`` tell apart: every
+    choice, both booleans, and for numbers one value between each pair of thresholds. Two values of
+    one region give every comparison the same truth, so trying one of each is trying them all."""
+    fact = FACTS[name]
+    if fact.kind != INTEGER:
+        return fact.values()
+    cuts = {fact.minimum, fact.maximum + 1, *IMPLIED_CUTS.get(name, ())}
+    for node in comparisons:
+        if node["fact"] != name:
+            continue
+        for value in node["value"] if isinstance(node["value"], list) else [node["value"]]:
+            # x < v, x >= v split at v; x <= v, x > v and x == v split at v and v + 1
+            cuts.update({value, value + 1})
+    ordered = sorted(cut for cut in cuts if fact.minimum <= cut <= fact.maximum + 1)
+    return [low for low, high in zip(ordered, ordered[1:], strict=False) if low < high]
+
+
+def satisfying(node: dict) -> dict | None:
+    """Facts (completed) under which ``node`` is true, or None when there are none: the condition
+    can never hold. A depth-first search over the regions of the facts the node uses, assigning
+    one fact at a time and pruning with the three-valued evaluation (a part already false stays
+    false whatever is assigned later). Rules use few facts with few regions each, so this is small,
+    and it is exact for every operator, ``any`` and ``not`` included."""
+    names = facts_of(node)
+    for name in list(names):
+        names.update(PREREQUISITES.get(name, ()))
+    order = [name for name in FACTS if name in names]
+    leaves = comparisons_of(node)
+    domains = {name: regions(name, leaves) for name in order}
+    return _search(node, order, domains, {}, [SEARCH_LIMIT])
+
+
+# Steps one search may take: far above any rule of the catalog (the largest takes 18), and
+# it keeps a rule of dozens of facts from holding a request for minutes.
+SEARCH_LIMIT = 200_000
+
+
+class RuleTooComplex(Exception):
+    pass
+
+
+def _search(node: dict, order: list[str], domains: dict, assigned: dict, budget: list[int]) -> dict | None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise RuleTooComplex
+    completed = complete(assigned)
+    value = truth(node, completed)
+    if value is not None:
+        return completed if value else None
+    name = next((name for name in order if name not in completed), None)
+    if name is None:  # undecided with every fact assigned: only an OPAQUE part is left, it may hold
+        return completed
+    for candidate in domains[name]:
+        found = _search(node, order, domains, {**assigned, name: candidate}, budget)
+        if found is not None:
+            return found
+    return None
+
+
+def satisfiable(node: dict) -> bool:
+    return satisfying(node) is not None
+
+
+# A part of a rule that is not valid (already reported) stands for "could be true or false" while
+# the rest is checked for contradictions: no fact has this name, so it is never known.
+OPAQUE = {"fact": "", "op": "==", "value": None}
+
+
+def _sound_parts(node):
+    """The rule with every part that is not valid replaced by OPAQUE (same shape, same paths)."""
+    if not isinstance(node, dict) or not node:
+        return OPAQUE
+    if "fact" in node:
+        problems: list = []
+        _check_comparison(node, "", problems)
+        return OPAQUE if problems else node
+    if len(node) != 1:
+        return OPAQUE
+    ((key, value),) = node.items()
+    if key in ("all", "any") and isinstance(value, list) and value:
+        return {key: [_sound_parts(child) for child in value]}
+    if key == "not":
+        return {"not": _sound_parts(value)}
+    return OPAQUE
+
+
+def _check_satisfiable(node: dict, path: str, problems: list) -> bool:
+    """Report each part of a rule that can never be true, at the innermost place that is wrong:
+    a group whose parts are each possible but not together (with the smallest set of its parts
+    that conflict), or a ``not`` of something that always holds. Returns whether ``node`` can hold."""
+    if node is OPAQUE:
+        return True
+    if "fact" in node:
+        return bool(_domain_of(FACTS[node["fact"]], [node]))  # reported by _check_comparison
+    if "not" in node:
+        inner = _check_satisfiable(node["not"], f"{path}.not", problems)
+        possible = satisfiable(node)
+        if inner and not possible:
+            problems.append((path, _("this condition can never be true: %(condition)s always holds") % {
+                "condition": phrase(node["not"])}))  # fmt: skip
+        return possible
+    key = "all" if "all" in node else "any"
+    parts = [_check_satisfiable(child, f"{path}.{key}[{i}]", problems) for i, child in enumerate(node[key])]
+    possible = satisfiable(node)
+    if key == "all" and all(parts) and not possible:
+        core = list(node["all"])
+        for child in list(core):  # drop every part the contradiction does not need
+            rest = [other for other in core if other is not child]
+            if rest and not satisfiable({"all": rest}):
+                core = rest
+        names = {leaf["fact"] for child in core for leaf in comparisons_of(child)}
+        conditions = _(" and ").join(phrase(child) for child in core)
+        if len(names) == 1:
+            message = _("contradictory conditions on %(fact)s: %(conditions)s") % {
+                "fact": names.pop(), "conditions": conditions}  # fmt: skip
+        else:
+            message = _("contradictory conditions: %(conditions)s") % {"conditions": conditions}
+        problems.append((f"{path}.all", message))
+    return possible
+
+
+def phrase(node: dict) -> str:
+    """A condition in words on one line: "Age ≥ 65 and not (Age ≥ 60)"."""
+    if node is OPAQUE:
+        return "…"
+    if "fact" in node:
+        return describe(node)
+    if "not" in node:
+        inner = phrase(node["not"])  # a group is in parentheses already
+        return _("not %(condition)s") % {"condition": f"({inner})" if "fact" in node["not"] else inner}
+    if "all" in node:
+        return "(" + _(" and ").join(phrase(child) for child in node["all"]) + ")"
+    return "(" + _(" or ").join(phrase(child) for child in node["any"]) + ")"
 
 
 # --- words ----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from civicstack.core.selectors import household_members, scope_by_agency, staff_
 from . import engine
 from .facts import FACTS
 from .models import Benefit, BenefitRule, Consent, Interview
-from .rules import describe, statement
+from .rules import describe, explain, statement
 
 _SNAPSHOTS: dict = {}
 
@@ -31,6 +31,9 @@ class Catalog:
     on: datetime.date
     rules: list[engine.RuleSet]
     benefits: dict[int, Benefit]
+    # What readers derive from this snapshot once (the API's JSON of each benefit): dropped with
+    # the snapshot when the catalog changes.
+    derived: dict = field(default_factory=dict, repr=False)
 
 
 def _catalog_version() -> tuple:
@@ -94,16 +97,17 @@ class BenefitResult:
     reasons: list[str] = field(default_factory=list)  # eligible: the facts that make it so
     failing: list[str] = field(default_factory=list)  # not eligible: the conditions not met
     missing: list[str] = field(default_factory=list)  # undecided: facts still unknown
+    explanation: str = ""
 
-    @property
-    def explanation(self) -> str:
-        if self.status == engine.ELIGIBLE:
-            return _("Because %(reasons)s.") % {"reasons": _(" and ").join(self.reasons)}
-        if self.status == engine.NOT_ELIGIBLE:
-            return _("Not met: %(conditions)s.") % {"conditions": "; ".join(self.failing)}
-        return _("Still unknown: %(facts)s.") % {
-            "facts": ", ".join(str(FACTS[n].label) for n in self.missing)
-        }
+
+# The same few hundred explanations recur across people: each is worded once per language.
+@lru_cache(maxsize=8192)
+def _explanation(language: str | None, status: str, details: tuple[str, ...]) -> str:
+    if status == engine.ELIGIBLE:
+        return _("Because %(reasons)s.") % {"reasons": _(" and ").join(details)}
+    if status == engine.NOT_ELIGIBLE:
+        return _("Not met: %(conditions)s.") % {"conditions": "; ".join(details)}
+    return _("Still unknown: %(facts)s.") % {"facts": ", ".join(str(FACTS[n].label) for n in details)}
 
 
 def _failing(leaf: dict, facts: dict, language: str) -> str:
@@ -119,27 +123,38 @@ ORDER = {engine.ELIGIBLE: 0, engine.UNDECIDED: 1, engine.NOT_ELIGIBLE: 2}
 
 
 def results_for(catalog: Catalog, facts: dict) -> list[BenefitResult]:
-    """Every benefit's status with its explanation: eligible first, then possibly eligible, then not."""
+    """Every benefit's status with its explanation: eligible first, then possibly eligible, then not.
+    A rule's result depends only on the values of its own few facts, so each combination is worked
+    out once per language and remembered on the cached rule (``RuleSet.memo``)."""
     completed = engine.complete(facts)
     language = get_language()
     results = []
-    for rule, outcome in engine.evaluate(catalog.rules, facts):
-        result = BenefitResult(catalog.benefits[rule.benefit_id], engine.STATUS_OF[outcome.value])
-        if outcome.value is True:
-            result.reasons = list(
-                dict.fromkeys(statement(leaf, completed, language) for leaf in outcome.because)
-            )
-        elif outcome.value is False:
-            result.failing = list(
-                dict.fromkeys(_failing(leaf, completed, language) for leaf in outcome.because)
-            )
-        else:
-            result.missing = [name for name in FACTS if name in outcome.missing]
-        results.append(result)
+    for rule in catalog.rules:
+        key = ("result", language, rule.key_of(completed))
+        found = rule.memo.get(key)
+        if found is None:
+            found = rule.remember(key, _result_parts(rule, completed, language))
+        results.append(BenefitResult(catalog.benefits[rule.benefit_id], *found))
     # Within eligible, the largest sums first: what matters most to the citizen leads the page.
     results.sort(key=lambda r: (ORDER[r.status], -(r.benefit.amount or 0) if r.status == engine.ELIGIBLE else 0,
                                 r.benefit.category, r.benefit.code))  # fmt: skip
     return results
+
+
+def _result_parts(rule: engine.RuleSet, completed: dict, language: str | None) -> tuple:
+    """status, reasons, failing, missing and the explanation of one rule (shared between results:
+    read them, never change them)."""
+    outcome = explain(rule.condition, completed)
+    status = engine.STATUS_OF[outcome.value]
+    reasons, failing, missing = [], [], []
+    if outcome.value is True:
+        reasons = list(dict.fromkeys(statement(leaf, completed, language) for leaf in outcome.because))
+    elif outcome.value is False:
+        failing = list(dict.fromkeys(_failing(leaf, completed, language) for leaf in outcome.because))
+    else:
+        missing = [name for name in FACTS if name in outcome.missing]
+    details = reasons if status == engine.ELIGIBLE else failing if status == engine.NOT_ELIGIBLE else missing
+    return status, reasons, failing, missing, _explanation(language, status, tuple(details))
 
 
 # --- registry facts -------------------------------------------------------------------------------

@@ -15,4 +15,5 @@ urlpatterns = [
     path("staff/", views.staff_catalog, name="staff_catalog"),
     path("staff/test/", views.staff_test, name="staff_test"),
     path("staff/benefits/<str:code>/", views.staff_rule_editor, name="staff_rule_editor"),
+    path("staff/benefits/<str:code>/details/", views.staff_benefit_edit, name="staff_benefit_edit"),
 ]

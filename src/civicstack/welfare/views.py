@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicstack.core.errors import NotFound, ServiceError
-from civicstack.core.selectors import person_of_user, staff_scope
+from civicstack.core.selectors import agencies_visible_to_staff, person_of_user, staff_scope
 
 from . import engine, selectors, services
 from .facts import FACTS
+from .forms import BenefitForm
 from .models import Benefit
 from .rules import outline
 
@@ -237,3 +238,37 @@ def staff_rule_editor(request: HttpRequest, code: str) -> HttpResponse:
         "effective_from": effective_from, "note": note, "may_edit": services.may_edit(request.user, benefit.agency_id),
         "facts": list(FACTS.values()), "fields": _panel_fields(raw), "tested": tested, "errors": errors or {},
     })  # fmt: skip
+
+
+@login_required
+def staff_benefit_edit(request: HttpRequest, code: str) -> HttpResponse:
+    """A benefit's details (name, agency, category, what is given, how to apply, the online
+    application link, legal basis, shown or hidden). Staff of the agency read them; supervisors
+    and above change them, as with the rule editor (``services.may_edit``)."""
+    _require_staff(request)
+    try:
+        benefit = selectors.access_benefit_for_staff(request.user, code)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    may_edit = services.may_edit(request.user, benefit.agency_id)
+    agencies = agencies_visible_to_staff(request.user)
+    form = BenefitForm(initial=BenefitForm.initial_of(benefit), agencies=agencies, read_only=not may_edit)
+    status = 200
+    if request.method == "POST":
+        if not may_edit:
+            raise DjangoPermissionDenied(
+                _("Only supervisors and administrators of the agency change its benefits.")
+            )
+        form = BenefitForm(request.POST, initial=BenefitForm.initial_of(benefit), agencies=agencies)
+        if form.is_valid():
+            try:
+                services.benefit_update(actor=request.user, benefit=benefit, **form.changes())
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The benefit's details were saved."))
+                return redirect("welfare:staff_benefit_edit", code=benefit.code)
+        status = 400
+    return render(request, "welfare/staff_benefit.html", {
+        "benefit": benefit, "form": form, "may_edit": may_edit,
+    }, status=status)  # fmt: skip

@@ -42,3 +42,12 @@ def test_visitor_searches_filters_opens_and_previews_a_dataset(page):
     url = re.search(r"'(http[^']+)'", example).group(1)
     body = json.loads(page.request.get(url).text())
     assert body["success"] is True and body["result"]["total"] >= len(body["result"]["records"]) > 0
+
+    # Revalidation over real HTTP: the same request again is a cache hit with the same ETag, and
+    # sending that ETag back gets a 304 without a body.
+    first = page.request.get(url)
+    again = page.request.get(url)
+    assert again.headers["etag"] == first.headers["etag"] and again.headers["x-cache"] == "HIT"
+    assert again.headers["cache-control"] == "public, no-cache"
+    revalidated = page.request.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert revalidated.status == 304 and revalidated.body() == b""

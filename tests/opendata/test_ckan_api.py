@@ -201,3 +201,24 @@ def test_package_search_ranks_title_matches_first(client, make_dataset):
     assert body["result"]["sort"] == "score desc, metadata_modified desc"
     _, body = call(client, "package_search", q="停車場", sort="metadata_modified desc")
     assert [r["name"] for r in body["result"]["results"]] == ["accidents", "parking-live"]
+
+
+def test_datastore_total_estimation_threshold(client, catalog):
+    """CKAN's ``total_estimation_threshold``: above it, a filtered total may be the PostgreSQL
+    planner's estimate (flagged ``total_was_estimated``); below it, or on SQLite, it is exact."""
+    from django.db import connection
+
+    resource_id = str(catalog["parking"].resources.get().id)
+    filters = json.dumps({"行政區": "桃園區"})
+    _, body = call(client, "datastore_search", resource_id=resource_id, filters=filters,
+                   total_estimation_threshold=1_000_000)  # fmt: skip
+    assert body["result"]["total"] == 1 and body["result"]["total_was_estimated"] is False
+    _, body = call(client, "datastore_search", resource_id=resource_id, filters=filters,
+                   total_estimation_threshold=0)  # fmt: skip
+    result = body["result"]
+    assert result["total_was_estimated"] is (connection.vendor == "postgresql")
+    assert isinstance(result["total"], int) and result["total"] >= 1
+    if connection.vendor != "postgresql":
+        assert result["total"] == 1
+    status, body = call(client, "datastore_search", resource_id=resource_id, total_estimation_threshold="x")
+    assert status == 409 and body["error"]["__type"] == "Validation Error"

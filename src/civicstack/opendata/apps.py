@@ -11,8 +11,9 @@ class OpendataConfig(AppConfig):
         from civicstack.core.demo import register_demo_generator
         from civicstack.core.portal import PortalTile, register_tile
 
-        from . import demo, internal_sources
+        from . import demo, internal_sources, response_cache
 
+        response_cache.connect_signals()
         register_demo_generator("opendata", demo.generate)
         internal_sources.register()
         register_tile(

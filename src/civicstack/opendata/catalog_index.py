@@ -3,9 +3,9 @@
 The city's catalog is small (the report's 1,381 datasets; a few hundred bytes each), so each
 process keeps a snapshot of what search needs — words, agency, licence, formats, tags, groups,
 dates — and filters, facets, sorts and pages it in Python: one cheap query per search (the
-catalog's version: dataset count and newest ``metadata_modified``) instead of a dozen joins and
-COUNT(DISTINCT)s. Every service that changes a dataset or its resources moves
-``metadata_modified``, so any process sees the change on its next search.
+catalog's version: the response cache's generation, see ``response_cache``) instead of a dozen
+joins and COUNT(DISTINCT)s. Every write to datasets, resources, tags, groups or agencies moves the
+generation in its own transaction, so any process sees the change on its next search.
 """
 
 import threading
@@ -29,6 +29,7 @@ class Entry:
     license: str
     category: str
     formats: frozenset
+    formats_lower: frozenset
     tags: frozenset
     groups: frozenset
     metadata_modified: object
@@ -40,6 +41,16 @@ _snapshot: tuple | None = None  # (version, entries, titles)
 
 
 def catalog_version() -> tuple:
+    """The response cache's generation (one primary-key read, or none when the CKAN view has
+    already read it for this request), which every catalog write moves; without its row, the
+    dataset count and newest ``metadata_modified``."""
+    from . import response_cache
+
+    generation = response_cache.request_generation.get()
+    if generation is None:
+        generation = response_cache.generation()
+    if generation is not None:
+        return ("generation", generation)
     row = Dataset.objects.aggregate(n=Count("id"), newest=Max("metadata_modified"))
     return row["n"], row["newest"]
 
@@ -70,6 +81,7 @@ def _build() -> list[Entry]:
             license=license,
             category=category,
             formats=frozenset(formats.get(pk, ())),
+            formats_lower=frozenset(f.lower() for f in formats.get(pk, ())),
             tags=frozenset(tags.get(pk, ())),
             groups=frozenset(groups.get(pk, ())),
             metadata_modified=modified,
@@ -137,7 +149,7 @@ def matches(entry: Entry, key: str, value: str) -> bool:
     if key == "organization":
         return entry.agency_code.lower() == value.lower()
     if key == "res_format":
-        return value.lower() in {f.lower() for f in entry.formats}
+        return value.lower() in entry.formats_lower
     if key in ("groups", "tags"):
         return value in getattr(entry, key)
     if key == "license_id":

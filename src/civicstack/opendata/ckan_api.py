@@ -16,7 +16,8 @@ import uuid
 from collections import OrderedDict
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -25,7 +26,7 @@ from civicstack.core import services as core_services
 from civicstack.core.errors import NotFound, PermissionDenied, ServiceError
 from civicstack.core.models import Agency
 
-from . import catalog_index, selectors, usage
+from . import catalog_index, response_cache, selectors, usage
 from .errors import DatastoreQueryError
 from .models import LICENSE_URLS, Dataset, Group, License, Resource, UpdateFrequency
 from .selectors import SearchQuery
@@ -498,10 +499,13 @@ def datastore_search(request, data):
     sort = data.get("sort") or ""
     if isinstance(sort, list):
         sort = ",".join(str(s) for s in sort)
+    threshold = None
+    if data.get("total_estimation_threshold") not in (None, ""):
+        threshold = _int(data, "total_estimation_threshold", 0)
     try:
         result = selectors.datastore_search(
             resource, filters=filters, q=q, fields=fields or None, sort=str(sort), limit=limit, offset=offset,
-            include_total=_bool(data, "include_total", True),
+            include_total=_bool(data, "include_total", True), total_estimation_threshold=threshold,
         )  # fmt: skip
     except DatastoreQueryError as exc:
         raise ValidationError(exc.message, **(exc.details or {})) from exc
@@ -530,7 +534,7 @@ def datastore_search(request, data):
         out["sort"] = sort
     if result.total is not None:
         out["total"] = result.total
-        out["total_was_estimated"] = False
+        out["total_was_estimated"] = result.total_was_estimated
     return out
 
 
@@ -596,17 +600,23 @@ def _read_data(request: HttpRequest) -> dict:
     return {key: values[0] if len(values) == 1 else values for key, values in source.lists()}
 
 
-@csrf_exempt
-def action(request: HttpRequest, name: str) -> JsonResponse:
-    if request.method not in ("GET", "POST"):
-        return _envelope(
-            request, name, error={"__type": "Bad request", "message": _("Use GET or POST.")}, status=405
-        )
-    function = ACTIONS.get(name)
+def _anonymous(request: HttpRequest) -> bool:
+    """No API key and no logged-in session (checked without touching the session store when
+    there is no session cookie)."""
+    if request.headers.get("Authorization") or request.headers.get("X-CKAN-API-Key"):
+        return False
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return True
+    return not request.user.is_authenticated
+
+
+def _run(request: HttpRequest, name: str, function, data: dict | None) -> JsonResponse:
+    """The action in CKAN's envelope, whatever happens (``data`` None: read it here)."""
     try:
         if function is None:
             raise CkanError(_("Bad request - Action name not known: %(name)s") % {"name": name})
-        data = _read_data(request)
+        if data is None:
+            data = _read_data(request)
         result = function(request, data)
     except CkanError as exc:
         error = {"__type": exc.type, "message": exc.message or exc.type}
@@ -636,3 +646,71 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
             status=500,
         )
     return _envelope(request, name, result=result)
+
+
+def _cacheable_response(request: HttpRequest, body: bytes, etag: str, hit: bool | None) -> HttpResponse:
+    """A successful read for an anonymous client: 304 when its copy is current, else the body;
+    either way with the validator and the caching policy (see response_cache)."""
+    get = request.method == "GET"
+    if get and response_cache.etag_matches(request.headers.get("If-None-Match", ""), etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    if get:
+        response["ETag"] = etag
+        response["Cache-Control"] = response_cache.PUBLIC_CACHE_CONTROL
+    patch_vary_headers(response, response_cache.VARY)
+    if hit is not None:  # the cache is on
+        response["X-Cache"] = "HIT" if hit else "MISS"
+    return response
+
+
+@csrf_exempt
+def action(request: HttpRequest, name: str) -> HttpResponse:
+    if request.method not in ("GET", "POST"):
+        return _envelope(
+            request, name, error={"__type": "Bad request", "message": _("Use GET or POST.")}, status=405
+        )
+    function = ACTIONS.get(name)
+    if function is None or name not in response_cache.READ_ACTIONS or not _anonymous(request):
+        response = _run(request, name, function, None)
+        if response.status_code == 200 and request.method == "GET":
+            response["Cache-Control"] = response_cache.PRIVATE_CACHE_CONTROL
+            patch_vary_headers(response, response_cache.VARY)
+        return response
+    try:
+        data = _read_data(request)
+    except CkanError:
+        return _run(request, name, function, None)  # the same error envelope
+    limit = response_cache.limit_bytes()
+    generation = response_cache.generation() if limit > 0 else None
+    key = None
+    if generation is not None:
+        key = response_cache.key_for(
+            name, data, language=get_language() or "", base=_base(request), method=request.method
+        )
+        entry = response_cache.store.get(generation, key)
+        if entry is None and response_cache.shared_enabled():
+            entry = response_cache.shared_get(generation, key)
+            if entry is not None:
+                response_cache.store.put(generation, key, entry, limit)
+        if entry is not None:
+            response_cache.replay(entry)
+            return _cacheable_response(request, entry.body, entry.etag, True)
+    token = response_cache.request_generation.set(generation)
+    try:
+        with response_cache.Recorder() as recorder:
+            response = _run(request, name, function, data)
+    finally:
+        response_cache.request_generation.reset(token)
+    if response.status_code != 200:
+        return response
+    body = response.content
+    entry = response_cache.Entry(
+        body=body, etag=response_cache.etag_for(body), counted=tuple(recorder.counted)
+    )
+    if key is not None:
+        response_cache.store.put(generation, key, entry, limit)
+        if response_cache.shared_enabled():
+            response_cache.shared_put(generation, key, entry)
+    return _cacheable_response(request, body, entry.etag, None if key is None else False)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from civicstack.core.models import Agency, District
 
-from . import services
+from . import response_cache, services
 from .models import Dataset, DatastoreRow, Group, Resource, Tag, UsageMonthly
 from .quality import resource_stars
 
@@ -325,6 +325,7 @@ def _generate_seed(*, seed: int, progress_factory=None, big_table_rows: int = SE
     if bar:
         bar.close()
     _usage_history(rng, monthly_views=21_562, monthly_downloads=383_603, monthly_api=1_069_132)
+    response_cache.bump()  # bulk inserts send no signals
     return made
 
 

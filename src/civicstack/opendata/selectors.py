@@ -239,6 +239,8 @@ def package_search(user: User | None, query: SearchQuery) -> SearchResult:
         else:
             words = q.lower().split()
     ordering = _order(query.sort)
+    conditions = [(key, value) for key, values in filters.items() for value in values]
+    matches = catalog_index.matches
     found = []
     for entry in catalog_index.entries():
         if entry.state != Dataset.State.PUBLIC:
@@ -246,10 +248,9 @@ def package_search(user: User | None, query: SearchQuery) -> SearchResult:
                 continue
         if words and not all(word in entry.search_text for word in words):
             continue
-        if all(
-            catalog_index.matches(entry, key, value) for key, values in filters.items() for value in values
-        ):
-            found.append(entry)
+        if conditions and not all(matches(entry, key, value) for key, value in conditions):
+            continue
+        found.append(entry)
     for key in reversed(ordering):  # stable sorts, last key first
         if key.lstrip("-") == "score":
             if words:
@@ -296,12 +297,17 @@ class DatastoreResult:
     total: int
     limit: int
     offset: int
+    total_was_estimated: bool = False
 
 
 def datastore_search(
     resource: Resource, *, filters: dict | None = None, q: str | dict = "", fields: list[str] | None = None,
     sort: str = "", limit: int = 100, offset: int = 0, include_total: bool = True,
+    total_estimation_threshold: int | None = None,
 ) -> DatastoreResult:  # fmt: skip
+    """CKAN's datastore_search. With ``total_estimation_threshold`` (CKAN's parameter), a filtered
+    total whose PostgreSQL planner estimate exceeds the threshold is that estimate
+    (``total_was_estimated``) instead of an exact count; on SQLite totals are always exact."""
     if not resource.datastore_active:
         raise NotFound(_("This resource has no datastore table."))
     known = {f["id"]: f for f in resource.datastore_fields}
@@ -369,10 +375,19 @@ def datastore_search(
     if problems:
         raise DatastoreQueryError(_("The datastore query is not valid."), details=problems)
     unfiltered = not filters and not q
-    if include_total:
-        total = resource.datastore_row_count if unfiltered else _cached_count(resource, rows, filters, q)
+    estimated = False
+    if not include_total:
+        total = None
+    elif unfiltered:
+        total = resource.datastore_row_count
     else:
         total = None
+        if total_estimation_threshold is not None:
+            estimate = _estimated_count(rows)
+            if estimate is not None and estimate > total_estimation_threshold:
+                total, estimated = estimate, True
+        if total is None:
+            total = _cached_count(resource, rows, filters, q)
     if unfiltered and not ordering:
         # Row ids are 1..N without gaps (a load replaces all rows), so a page in table order is a
         # range of the (resource, row_id) index, however deep the offset.
@@ -382,7 +397,22 @@ def datastore_search(
     page = page.values_list("row_id", "data")
     records = [{"_id": row_id, **{name: data.get(name) for name in selected}} for row_id, data in page]
     out_fields = [{"id": "_id", "type": "int"}] + [known[name] for name in selected]
-    return DatastoreResult(fields=out_fields, records=records, total=total, limit=limit, offset=offset)
+    return DatastoreResult(
+        fields=out_fields,
+        records=records,
+        total=total,
+        limit=limit,
+        offset=offset,
+        total_was_estimated=estimated,
+    )
+
+
+def _estimated_count(rows: QuerySet) -> int | None:
+    """The planner's row estimate for the query (PostgreSQL ``EXPLAIN``, no rows read)."""
+    if connection.vendor != "postgresql":
+        return None
+    plan = json.loads(rows.explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 COUNT_CACHE_SECONDS = 3600

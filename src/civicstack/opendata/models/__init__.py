@@ -1,3 +1,4 @@
+from .cache import CacheGeneration
 from .catalog import (
     CATEGORIES,
     LICENSE_URLS,
@@ -14,6 +15,6 @@ from .datastore import DatastoreRow
 from .usage import UsageMonthly
 
 __all__ = [
-    "CATEGORIES", "LICENSE_URLS", "OPEN_LICENSES", "DatastoreRow", "Dataset", "Group", "License", "Resource",
+    "CATEGORIES", "LICENSE_URLS", "OPEN_LICENSES", "CacheGeneration", "DatastoreRow", "Dataset", "Group", "License", "Resource",
     "ResourceUpdate", "Tag", "UpdateFrequency", "UsageMonthly",
 ]  # fmt: skip

@@ -17,7 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from civicstack.core.errors import InvalidInput
+from civicstack.core.lookups import array_parameter
 from civicstack.core.models import ApiKey
+from civicstack.core.rows import fetch_rows
 from civicstack.payments import services as payments
 
 from . import card_number, rules
@@ -89,33 +91,6 @@ def active_rules() -> list[rules.Rule]:
 STORED_FIELDS = ("status", "reason", "from_value", "from_points", "rules", "flagged")
 
 
-def _joined(values, separator: str) -> tuple[str, str] | None:
-    """Values as one string PostgreSQL splits (``string_to_array``), with the SQL that casts it; a
-    list parameter is rendered by psycopg element by element, several times slower for thousands.
-    None when a value is empty or holds the separator (then the caller sends a list)."""
-    if all(type(v) is int for v in values):
-        return ",".join(map(str, values)), "string_to_array(%s, ',')::bigint[]"
-    if all(type(v) is str and v and separator not in v for v in values):
-        return separator.join(values), "string_to_array(%s, chr(31))"
-    return None
-
-
-def _array(values, cast: str) -> tuple[str, object]:
-    """The SQL for an array parameter of ``values`` and the parameter itself."""
-    joined = _joined(values, "\x1f")
-    return (joined[1], joined[0]) if joined else (f"%s::{cast}[]", list(values))
-
-
-def _fetch(sql: str, params) -> list[tuple]:
-    """Rows of a raw query, timestamps through psycopg's C loader (see ``core.rows``)."""
-    from psycopg.types.datetime import TimestamptzLoader
-
-    with connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _plan_for_probes() -> None:
     """For the rest of this transaction (PostgreSQL): plan for what a batch does, thousands of key
     probes into indexes that are in memory. With the default page cost the planner scanned the
@@ -137,9 +112,9 @@ def _cards_by_number(numbers: set[str]) -> dict[str, tuple]:
         return {
             row[1]: CardRow(*row) for row in Card.objects.filter(number__in=numbers).values_list(*CARD_FIELDS)
         }
-    array, param = _array(sorted(numbers), "text")
+    array, param = array_parameter(sorted(numbers), "text")
     columns = ", ".join(f"c.{name}" for name in CARD_FIELDS[:-1])
-    rows = _fetch(
+    rows = fetch_rows(
         f"SELECT {columns}, p.code FROM {Card._meta.db_table} c "  # noqa: S608 - table and column names only
         f"LEFT JOIN {CardPartner._meta.db_table} p ON p.id = c.partner_id WHERE c.number = ANY({array})",
         [param],
@@ -162,11 +137,11 @@ def _stored_taps(keys: set[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
             if (row[0], row[1]) in keys
         }
     ordered = sorted(keys)
-    readers_sql, readers = _array([reader for reader, _ in ordered], "bigint")
-    taps_sql, tap_ids = _array([tap_id for _, tap_id in ordered], "text")
+    readers_sql, readers = array_parameter([reader for reader, _ in ordered], "bigint")
+    taps_sql, tap_ids = array_parameter([tap_id for _, tap_id in ordered], "text")
     columns = ", ".join(f"t.{name}" for name in STORED_FIELDS)
     # LATERAL … LIMIT 1 keeps it a probe a key: as a plain join, the planner hashes the whole table.
-    rows = _fetch(
+    rows = fetch_rows(
         f"SELECT t.reader_id, t.tap_id, {columns}, t.autoloaded "  # noqa: S608 - names only
         f"FROM unnest({readers_sql}, {taps_sql}) AS k(reader_id, tap_id) CROSS JOIN LATERAL ("
         f"SELECT * FROM {Tap._meta.db_table} s WHERE s.reader_id = k.reader_id AND s.tap_id = k.tap_id LIMIT 1) t",
@@ -183,8 +158,8 @@ def _earlier_uses(card_ids: set[int], functions: set[str], start, end) -> list[t
             Tap.objects.filter(card_id__in=card_ids, status=Tap.Status.ACCEPTED, function__in=functions,
                                tapped_at__gte=start, tapped_at__lt=end).values_list("card_id", "function", "tapped_at")
         )  # fmt: skip
-    cards_sql, ids = _array(sorted(card_ids), "bigint")
-    return _fetch(
+    cards_sql, ids = array_parameter(sorted(card_ids), "bigint")
+    return fetch_rows(
         f"SELECT card_id, function, tapped_at FROM {Tap._meta.db_table} "  # noqa: S608 - names only
         f"WHERE card_id = ANY({cards_sql}) AND status = %s AND function = ANY(%s) "
         "AND tapped_at >= %s AND tapped_at < %s",

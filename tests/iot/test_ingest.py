@@ -124,7 +124,7 @@ def test_a_threshold_crossing_alerts_once_per_episode(gauge, staff, make_user, d
     assert AuditEvent.objects.filter(action="iot.alert_closed").count() == 1
 
 
-def test_alert_level_opens_its_own_episode_and_late_readings_do_not_reopen(gauge):
+def test_alert_level_opens_its_own_episode_and_a_late_reading_moves_its_start_without_reopening(gauge):
     start = minutes_ago(30)
     result = services.readings_ingest(readings=[level(7.5, start), level(6.0, start + datetime.timedelta(minutes=5))],
                                       source="test")  # fmt: skip
@@ -133,7 +133,35 @@ def test_alert_level_opens_its_own_episode_and_late_readings_do_not_reopen(gauge
     late = services.readings_ingest(
         readings=[level(9.0, start - datetime.timedelta(minutes=5))], source="test"
     )
-    assert late.alerts_opened == 0 and AlertEpisode.objects.get(level="alert").peak_value == 7.5
+    # not a new episode and no new notification, but where the open one really began
+    assert late.alerts_opened == 0 and AlertEpisode.objects.count() == 2
+    episode = AlertEpisode.objects.get(level="alert")
+    assert (episode.opened_value, episode.peak_value) == (9.0, 9.0)
+    assert episode.opened_at == start - datetime.timedelta(minutes=5)
+
+
+def test_readings_arriving_out_of_order_give_the_episode_they_give_in_order(gauge):
+    """Two receivers of one shared subscription flush in any order: the episode must not care."""
+    start = minutes_ago(60)
+    series = [4.2, 5.3, 5.8, 6.4, 5.9, 6.1]
+    readings = [level(v, start + datetime.timedelta(minutes=i)) for i, v in enumerate(series)]
+    batches = [[readings[0], readings[2], readings[4], readings[5]], [readings[1], readings[3]]]
+    opened = sum(services.readings_ingest(readings=batch, source="test").alerts_opened for batch in batches)
+    assert opened == 1
+    episode = AlertEpisode.objects.get()
+    assert (episode.opened_value, episode.opened_at) == (5.3, readings[1]["measured_at"])
+    assert (episode.peak_value, episode.peak_at) == (6.4, readings[3]["measured_at"])
+    assert episode.last_reading_at == readings[5]["measured_at"]
+
+
+def test_a_late_reading_from_before_a_calm_spell_does_not_move_the_open_episode(gauge):
+    start = minutes_ago(60)
+    at = [start + datetime.timedelta(minutes=i) for i in range(6)]
+    services.readings_ingest(readings=[level(v, t) for v, t in zip([3.0, 3.1, 3.0, 5.6], at[1:5], strict=True)],
+                             source="test")  # fmt: skip
+    services.readings_ingest(readings=[level(5.9, at[0])], source="test")  # before three calm readings
+    episode = AlertEpisode.objects.get()
+    assert (episode.opened_value, episode.opened_at, episode.peak_value) == (5.6, at[4], 5.6)
 
 
 def test_station_registry_rules(gauge, staff, districts):

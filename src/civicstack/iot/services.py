@@ -392,8 +392,12 @@ def _tally(now: datetime.datetime, source: str, result: IngestResult) -> None:
 def _track_alerts(fresh: list[_Candidate]) -> int:
     """Walk each thresholded sensor's new readings in time order: a reading at or above a
     threshold with no open episode opens one (and notifies); CALM_READINGS readings in a row
-    below threshold − hysteresis close it. Readings older than the episode's last are late
-    arrivals and do not move it."""
+    below threshold − hysteresis close it.
+
+    Readings arrive out of order (receivers share one subscription; stations resend after an
+    outage). A late reading never opens, closes or re-notifies, but it still belongs to the open
+    episode's history: inside the episode it can raise the peak, and just before it, above the
+    threshold with nothing calm stored in between, it is where the episode really began."""
     by_sensor: dict[int, list[_Candidate]] = defaultdict(list)
     for candidate in fresh:
         if candidate.sensor.warning_level is not None or candidate.sensor.alert_level is not None:
@@ -419,6 +423,8 @@ def _track_alerts(fresh: list[_Candidate]) -> int:
                         opened += 1
                     continue
                 if item.measured_at <= episode.last_reading_at:
+                    if _late_reading_moves(episode, sensor, threshold, item):
+                        touched.add(episode.pk)
                     continue
                 episode.last_reading_at = item.measured_at
                 if item.value >= threshold - sensor.hysteresis:
@@ -437,8 +443,39 @@ def _track_alerts(fresh: list[_Candidate]) -> int:
                         continue
                 touched.add(episode.pk)
     to_save = [e for e in open_episodes.values() if e.pk in touched]
-    AlertEpisode.objects.bulk_update(to_save, ["last_reading_at", "calm_readings", "peak_value", "peak_at"])
+    AlertEpisode.objects.bulk_update(
+        to_save, ["opened_at", "opened_value", "last_reading_at", "calm_readings", "peak_value", "peak_at"]
+    )
     return opened
+
+
+def _late_reading_moves(episode: AlertEpisode, sensor: Sensor, threshold: float, item: _Candidate) -> bool:
+    """Fold a reading older than the episode's last into it; True when the episode changed."""
+    if item.measured_at >= episode.opened_at:
+        if item.value > episode.peak_value:
+            episode.peak_value, episode.peak_at = item.value, item.measured_at
+            return True
+        return False
+    if item.value < threshold:
+        return False
+    # Replayed in order, the stored readings between this one and the opening must not hold
+    # CALM_READINGS calm ones in a row, else this reading belonged to an earlier episode.
+    between = (
+        Reading.objects.filter(
+            sensor=sensor, measured_at__gt=item.measured_at, measured_at__lt=episode.opened_at
+        )
+        .order_by("measured_at")
+        .values_list("value", flat=True)
+    )
+    calm_run = 0
+    for value in between.iterator():
+        calm_run = calm_run + 1 if value < threshold - sensor.hysteresis else 0
+        if calm_run >= CALM_READINGS:
+            return False
+    episode.opened_at, episode.opened_value = item.measured_at, item.value
+    if item.value > episode.peak_value:
+        episode.peak_value, episode.peak_at = item.value, item.measured_at
+    return True
 
 
 def _episode_open(sensor: Sensor, level: str, threshold: float, item: _Candidate) -> AlertEpisode:

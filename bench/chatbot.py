@@ -14,6 +14,7 @@ Targets: top-1 ≥ 90%, top-3 ≥ 97%, out-of-scope hand-off ≥ 90%, p95 < 30 m
 """
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -152,11 +153,15 @@ def measure(name: str, method, queries: list[dict], by_kind: bool, misses: bool)
     return result
 
 
-def calibrate(ours: Ours, queries: list[dict]) -> dict:
+def calibrate(ours: Ours, queries: list[dict], without_phrasings: Ours) -> dict:
     """Fits the second stage on the even (tuning) lines only, and writes data/reranker.json:
 
-    1. the reranker: a listwise logistic regression over the features of the best 30 candidates of each
-       in-scope question whose right entry is among them (rerank.fit_reranker);
+    1. the reranker: a listwise logistic regression over the features of the candidates of each
+       in-scope question whose right entry is among them (rerank.fit_reranker); its L2 strength chosen
+       by two-fold cross-validation inside the even lines, validated both against the knowledge and
+       against the same knowledge without the hand-written entries' phrasings (``without_phrasings``):
+       the phrasings were partly written from the even lines' misses, so without them the even lines
+       stand in for questions nobody anticipated (rerank.choose_l2);
     2. the confidence: a logistic regression of "the first candidate is right" on the reranked best
        candidate (rerank.fit_confidence), over every even question, in-scope, out-of-scope and
        unanswerable alike (the out-of-scope rules are skipped so those questions' best matches are
@@ -168,16 +173,22 @@ def calibrate(ours: Ours, queries: list[dict]) -> dict:
     rerank.MODEL_FILE.unlink(missing_ok=True)
     rerank.reload()  # the hand-set combination gives the candidate pool
     tuning = queries[0::2]
-    groups = []
+    groups, unanticipated = [], []
     for q in tuning:
         if q["expected"] == "handoff":
             continue
-        *_, result = ours.search(q["query"], q["venue"], q["lang"], scope_rules=False)
-        pool = [(ours.ids[entry_id], row) for entry_id, row in result.pool]
-        right = [n for n, (external_id, _row) in enumerate(pool) if external_id == q["expected"]]
-        if right:
-            groups.append((np.array([row for _id, row in pool]), right[0]))
-    l2 = rerank.choose_l2(groups)  # two-fold cross-validation inside the even lines
+        found = []
+        for index in (ours, without_phrasings):
+            *_, result = index.search(q["query"], q["venue"], q["lang"], scope_rules=False)
+            pool = [(index.ids[entry_id], row) for entry_id, row in result.pool]
+            right = [n for n, (external_id, _row) in enumerate(pool) if external_id == q["expected"]]
+            found.append((np.array([row for _id, row in pool]), right[0]) if right else None)
+        if found[0]:
+            groups.append(found[0])
+            if found[1]:
+                unanticipated.append((len(groups) - 1, found[1]))
+    # two-fold cross-validation inside the even lines, validated with and without the phrasings
+    l2 = rerank.choose_l2(groups, unanticipated=unanticipated)
     weights = rerank.fit_reranker(groups, l2)
     model = {
         "features": list(rerank.FEATURES),
@@ -254,7 +265,8 @@ def main() -> None:
     baseline_build = time.perf_counter() - started
     print(f"index build: ours {build:.1f} s (dictionary load included), baseline {baseline_build:.1f} s")
     if args.calibrate:
-        calibrate(ours, queries)
+        bare = [dataclasses.replace(r, phrasings=()) if r.phrasings else r for r in rows]
+        calibrate(ours, queries, Ours(venues, bare))
         ours = Ours(venues, rows)
         measure("ours, held-out odd lines", ours, queries[1::2], args.by_kind, False)
     mine = measure("ours", ours, queries, args.by_kind, False)

@@ -131,3 +131,52 @@ def test_the_confidence_fit_keeps_its_signs():
     weights = dict(zip(rerank.CONFIDENCE_FEATURES, params["weights"], strict=True))
     assert weights["score"] > 1 and weights["unexplained"] < -1
     assert all(weights[name] >= 0 for name in ("score", "lead", "first_stage", "best_line_jaccard"))
+
+
+def test_copies_of_one_template_do_not_fill_the_pool(demo_index):
+    # 504 "{district}{village}垃圾車時間" entries match "垃圾車時間" better than the city-wide 垃圾車幾點來;
+    # the pool takes a few of them, and the answers offer one
+    index, external_ids = demo_index
+
+    result = index.search("垃圾車時間", scope_rules=False)
+
+    pooled = [external_ids[entry_id] for entry_id, _row in result.pool]
+    assert sum(e.startswith("LQ-03-") for e in pooled) == retrieval.PER_SHAPE
+    assert "F0030" in pooled
+    offered = [external_ids[c.entry_id] for c in result.candidates]
+    assert "F0030" in offered and sum(e.startswith("LQ-03-") for e in offered) == 1
+
+
+def test_diverse_top_keeps_score_order_and_caps_each_shape(monkeypatch):
+    monkeypatch.setattr(retrieval, "PER_SHAPE", 2)
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.0])
+    shapes = np.array([1, 1, 1, 2, 1, 3])
+
+    assert retrieval._diverse_top(scores, shapes, 10) == [0, 1, 3]
+    assert retrieval._diverse_top(scores, shapes, 2) == [0, 1]
+    assert retrieval._diverse_top(-scores, shapes, 10, eligible=scores > 0.65) == [2, 1]
+    assert retrieval._diverse_top(scores, shapes, 10, taken=[0]) == [1, 3]  # shape 1 has 0 already
+
+
+def _parking_index():
+    return retrieval.Index([
+        retrieval.Document(1, "停車場在哪裡", "", 1, "zh-hant", answer="地下一樓停車場。"),
+        retrieval.Document(2, "車子保養", "", None, "zh-hant", answer="請洽原廠。"),
+        retrieval.Document(3, "服務時間", "", 1, "zh-hant", answer="週一至週五。"),
+    ])  # fmt: skip
+
+
+def test_single_characters_and_the_venue_widen_the_pool():
+    index = _parking_index()
+
+    online = index.search("車子可以停哪", scope_rules=False)
+    at_venue = index.search("車子可以停哪", venue_id=1, scope_rules=False)
+
+    pooled = {entry_id: row for entry_id, row in online.pool}
+    assert set(pooled) == {1, 2}  # 停車場在哪裡 shares only single characters (停, 車, 哪)
+    assert pooled[1][rerank.FEATURES.index("character_coverage")] > 0
+    assert {entry_id for entry_id, _row in at_venue.pool} == {1, 2, 3}  # the venue's entries too
+
+
+def test_single_characters_alone_offer_nothing():
+    assert _parking_index().search("停哪").outcome == "handoff"

@@ -109,3 +109,23 @@ def test_the_lexicon_holds_no_evaluation_question():
     }
     glossary_terms = set(text.glossary()[0].values())  # "幾點開" is the glossary's 上班時間, not a copy
     assert not questions & (set(text.synonyms()[0]) - glossary_terms)
+
+
+def test_village_names_are_found_after_normalisation():
+    # OpenCC writes the 里 of a village name as 裡 (文化里 → 文化裡); the place is still recognised
+    normalized = text.normalize("桃園區文化里垃圾車時間")
+
+    assert "文化裡" in normalized
+    assert text.places(normalized) == {"桃園區", "文化里"}
+
+
+def test_one_template_for_many_places_has_one_shape():
+    shape = text.shape(text.normalize("桃園區文化里垃圾車時間"))
+
+    assert shape == text.shape(text.normalize("中壢區中正里垃圾車時間"))
+    assert shape != text.shape(text.normalize("垃圾車幾點來"))
+    assert text.shape("垃圾車幾點來") == "垃圾車幾點來"
+
+
+def test_single_characters_skip_function_phrases_and_particles():
+    assert text.characters(text.content(text.normalize("車子可以停哪裡"))) == ["車", "子", "停", "哪", "裡"]

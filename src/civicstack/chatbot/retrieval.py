@@ -11,12 +11,16 @@ Method (docs/chatbot.md explains the why and the measurements):
   its terms' IDF, unknown terms counting as the rarest), which turns BM25 into "how much of what
   was asked this entry covers", comparable between questions;
 * entries of the venue the question was asked at get a bonus, other venues' entries a penalty;
-* the best 30, plus the 10 whose answer text covers most of the question, go to the second stage
-  (``rerank``): a dozen features per candidate (reverse coverage: how much of the entry's own question
-  or of one phrasing the question covers, so "垃圾車時間" prefers the city-wide entry over
-  "桃園區文化里垃圾車時間"; another district or village named; overlap with the closest phrasing;
-  the answer text; a question word found nowhere in the entry…) combined by a listwise logistic
-  regression fitted on the tuning half of the evaluation set (``bench/chatbot.py --calibrate``);
+* the best 30, plus the 10 whose answer text covers most of the question and the 10 that share most
+  of its single characters (停 / 停車場), plus, at a robot, its venue's entries, go to the second stage
+  (``rerank``), with at most 3 entries of one shape (the question with place and agency names blanked:
+  504 copies of "{village}垃圾車時間" must not crowd out the city-wide answer); a question matched by
+  single characters alone is handed off. A dozen features per candidate (reverse coverage: how much
+  of the entry's own question or of one phrasing the question covers, so "垃圾車時間" prefers the
+  city-wide entry over "桃園區文化里垃圾車時間"; another district or village named; overlap with the
+  closest phrasing; the answer text; a question word found nowhere in the entry…) combined by a
+  listwise logistic regression fitted on the tuning half of the evaluation set
+  (``bench/chatbot.py --calibrate``); one entry per shape is offered;
 * the confidence of the best candidate is a logistic function of its reranked score, its lead, its
   coverage and its unexplained words, fitted on the same half with out-of-scope and unanswerable
   questions as negatives; it reads as "probability that this is the right answer", and the bot
@@ -47,6 +51,10 @@ VENUE_BONUS, OTHER_VENUE_PENALTY, NO_VENUE_PENALTY = 0.25, 0.35, 0.15
 CANDIDATES = 3
 RERANK = 30
 ANSWER_POOL = 10  # candidates found by their answer text alone, added to the best 30 for the reranker
+CHARACTER_POOL = 10  # candidates found by single characters (停 / 停車場), added too
+# At most this many entries of one shape (the question with place and agency names blanked) in the
+# pool: 504 copies of "{village}垃圾車時間" must not fill it before the city-wide entry.
+PER_SHAPE = 3
 # The confidence reads as P(the first answer is right). A wrong confident answer costs more than a
 # hand-off that still shows the best three (issue 8: "worse than let me connect you to 1999"); at a cost
 # ratio of 2 : 1, answering pays only when P(right) ≥ 2 / (2 + 1).
@@ -153,6 +161,7 @@ class Index:
         self.chinese_ids = np.array([d.entry_id for d in chinese], dtype=np.int64)
         self.chinese_venues = np.array([d.venue_id or 0 for d in chinese], dtype=np.int64)
         self.chinese_questions = [text.normalize(d.question) for d in chinese]
+        self.chinese_shapes = _shape_ids([text.shape(q) for q in self.chinese_questions])
         normalized = [text.normalize(f"{d.question}\n{d.phrasings}") for d in chinese]
         self.chinese_places = [text.places(n) for n in normalized]
         normalized = [text.expand(n) for n in normalized]
@@ -162,6 +171,7 @@ class Index:
         ]
         self.words = _Field([text.words(n) for n in normalized])
         self.bigrams = _Field([text.bigrams(text.content(n)) for n in normalized])
+        self.characters = _Field([text.characters(text.content(n)) for n in normalized])
         answers = [text.normalize(d.answer) for d in chinese]
         self.chinese_joined = [n.replace("\n", " ") for n in normalized]  # longest common substring
         self.chinese_full = [
@@ -174,6 +184,7 @@ class Index:
         self.english_ids = np.array([d.entry_id for d in english], dtype=np.int64)
         self.english_venues = np.array([d.venue_id or 0 for d in english], dtype=np.int64)
         self.english_questions = [d.question.lower() for d in english]
+        self.english_shapes = _shape_ids(self.english_questions)
         english_lines = [
             [text.english_words(line) for line in f"{d.question}\n{d.phrasings}".splitlines()]
             for d in english
@@ -215,25 +226,26 @@ class Index:
             return Result("out_of_scope", language=answer_language)
         chinese = not english_question
         if english_question:
-            ids, venues, questions, texts = (
+            ids, venues, texts, shapes = (
                 self.english_ids,
                 self.english_venues,
-                self.english_questions,
                 self.english_texts,
+                self.english_shapes,
             )
             query_words = text.english_words(question)
             word_coverage = self.english.coverage(query_words)
             bigram_coverage = np.zeros_like(word_coverage)
+            character_coverage = np.zeros_like(word_coverage)
             coverage = word_coverage
             reverse_field, query_grams = self.english, set(query_words)
             entry_places, query_places = None, frozenset()
             segments: list[str] = []
         else:
-            ids, venues, questions, texts = (
+            ids, venues, texts, shapes = (
                 self.chinese_ids,
                 self.chinese_venues,
-                self.chinese_questions,
                 self.chinese_texts,
+                self.chinese_shapes,
             )
             topical = text.without_generic_terms(normalized)
             if not any(len(w) > 1 and w in self.words.idf for w in text.words(topical)):
@@ -243,29 +255,34 @@ class Index:
             query_words = text.words(topical)
             word_coverage = self.words.coverage(query_words)
             bigram_coverage = self.bigrams.coverage(query_bigrams)
+            character_coverage = self.characters.coverage(text.characters(text.content(topical)))
             coverage = WORD_WEIGHT * word_coverage + BIGRAM_WEIGHT * bigram_coverage
             reverse_field, query_grams = self.bigrams, set(query_bigrams)
             entry_places, query_places = self.chinese_places, text.places(normalized)
             segments = [p for p in text.cjk_runs(text.content(text.without_generic_terms(normalized)))]
         if not len(ids):
             return Result("handoff", language=answer_language)
+        # the venue adjustment applies to any match, a match by single characters included (機車停哪裡
+        # at a robot: its 停車場 entry)
         fused = coverage + np.where(
-            coverage > 0, self._venue_adjustment(venues, venue_id, bool(HERE.search(normalized))), 0.0
+            (coverage > 0) | (character_coverage > 0),
+            self._venue_adjustment(venues, venue_id, bool(HERE.search(normalized))),
+            0.0,
         )
-        count = min(RERANK, len(fused))
-        top = [int(p) for p in np.argpartition(-fused, count - 1)[:count] if coverage[p] > 0]
+        top = _diverse_top(fused, shapes, RERANK, eligible=coverage > 0)
         # the answer text widens the pool (a question may use the answer's words, not the question's:
         # 火化 is in the answer of 殯葬設施); the reranker weighs how much of the question it covers
         answer_field = self.english_answer_field if english_question else self.chinese_answer_field
         by_answer = answer_field.coverage(query_words if english_question else query_bigrams)
-        count = min(ANSWER_POOL, len(by_answer))
-        top += [
-            int(p)
-            for p in np.argpartition(-by_answer, count - 1)[:count]
-            if by_answer[p] > 0 and int(p) not in top
-        ]
-        if not top:
+        top += _diverse_top(by_answer, shapes, ANSWER_POOL, taken=top)
+        if not top:  # single characters alone are too thin a match to offer anything
             return Result(self._empty_outcome(normalized), language=answer_language)
+        # single characters widen the pool for words shared only in part (停 / 停車場, 改名 / 更名), and
+        # at a robot its venue's few entries are always candidates; the reranker weighs them
+        top += _diverse_top(character_coverage, shapes, CHARACTER_POOL, taken=top)
+        if venue_id is not None:
+            taken = set(top)
+            top += [int(p) for p in np.flatnonzero(venues == venue_id) if int(p) not in taken]
         question_side = any(coverage[p] > 0 for p in top)
         if scope_rules and not question_side and self._empty_outcome(normalized) == "out_of_scope":
             # found through answer texts only: chit-chat or an off-topic subject stays out of scope
@@ -297,6 +314,7 @@ class Index:
                 float(len(category) > 1 and category in normalized),
                 float(venue_id is not None and int(venues[p]) == venue_id),
                 float(int(venues[p]) > 0 and int(venues[p]) != (venue_id or 0)),
+                float(character_coverage[p]),
             ]
 
         rows = np.array([features(p) for p in top])
@@ -306,11 +324,12 @@ class Index:
             ((float(totals[i]), top[i], i) for i in range(len(top))), key=lambda t: (-t[0], t[1])
         )
         picked: list[tuple[float, int, int]] = []
-        seen_questions: set[str] = set()
-        # one entry per question text (the same question at several venues)
+        seen_shapes: set[int] = set()
+        # one entry per shape: the same question at several venues, or one template written for many
+        # agencies or villages ("{agency}上班時間"), is offered once, the best-ranked copy
         for total, position, row in reranked:
-            if questions[position] not in seen_questions:
-                seen_questions.add(questions[position])
+            if int(shapes[position]) not in seen_shapes:
+                seen_shapes.add(int(shapes[position]))
                 picked.append((total, position, row))
         best = picked[0][0]
         runner_up = picked[1][0] if len(picked) > 1 else 0.0
@@ -347,6 +366,39 @@ class Index:
     @staticmethod
     def _empty_outcome(normalized: str) -> str:
         return "out_of_scope" if CHIT_CHAT.search(normalized) or OFF_TOPIC.search(normalized) else "handoff"
+
+
+def _shape_ids(shapes: list[str]) -> np.ndarray:
+    numbers: dict[str, int] = {}
+    return np.array([numbers.setdefault(s, len(numbers)) for s in shapes], dtype=np.int64)
+
+
+def _diverse_top(
+    scores: np.ndarray,
+    shapes: np.ndarray,
+    count: int,
+    eligible: np.ndarray | None = None,
+    taken: list[int] = (),
+) -> list[int]:
+    """Positions of the ``count`` best scores among the eligible entries (default: positive scores) and
+    not already ``taken``, best first, with at most PER_SHAPE entries of one shape in the whole pool
+    (``taken`` included). Vectorised: the rank of each entry within its shape, in score order."""
+    mask = scores > 0 if eligible is None else eligible.copy()
+    mask[list(taken)] = False
+    order = np.argsort(-scores, kind="stable")
+    order = order[mask[order]]
+    if not len(order):
+        return []
+    groups = shapes[order]
+    by_group = np.argsort(groups, kind="stable")  # stable: score order inside each group
+    sorted_groups = groups[by_group]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(sorted_groups)]))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[by_group] = np.arange(len(order)) - run_start
+    if len(taken):  # places the pool already holds count against the cap
+        rank += np.bincount(shapes[list(taken)], minlength=int(shapes.max()) + 1)[groups]
+    return [int(p) for p in order[rank < PER_SHAPE][:count]]
 
 
 _index: Index | None = None

@@ -168,19 +168,49 @@ def _vocabulary() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _place_pattern() -> re.Pattern:
+def _place_names() -> dict[str, str]:
+    """Every spelling of a district or village name in a normalised text → the name. OpenCC turns the
+    里 of village names into 裡 in most contexts (文化里 → 文化裡), so both spellings are listed."""
     from civicstack.core.city_profile import profile_path, read_profile
 
     profile = read_profile(profile_path())
     names = {d["name_zh"] for d in profile["districts"]} | {
         v["name_zh"] for d in profile["districts"] for v in d["villages"]
     }
+    spellings = {}
+    for name in names:
+        for spelling in (name, normalize(name), name.replace("里", "裡")):
+            spellings.setdefault(spelling, name)
+    return spellings
+
+
+@lru_cache(maxsize=1)
+def _place_pattern() -> re.Pattern:
+    names = _place_names()
     return re.compile("|".join(re.escape(name) for name in sorted(names, key=len, reverse=True)))
 
 
 def places(normalized: str) -> frozenset[str]:
     """The city's district (…區) and village (…里) names in a text."""
-    return frozenset(_place_pattern().findall(normalized))
+    names = _place_names()
+    return frozenset(names[m] for m in _place_pattern().findall(normalized))
+
+
+@lru_cache(maxsize=1)
+def _entity_pattern() -> re.Pattern:
+    from civicstack.core.city_profile import profile_path, read_profile
+
+    profile = read_profile(profile_path())
+    names = {normalize(a["name_zh"]) for a in profile["agencies"] if a.get("name_zh")}
+    names |= set(_place_names())
+    return re.compile("|".join(re.escape(name) for name in sorted(names, key=len, reverse=True) if name))
+
+
+def shape(normalized: str) -> str:
+    """The text with the city's place and agency names blanked: entries written from one template
+    ("{village}垃圾車時間" for each of 504 villages) share a shape, so the candidate pool can take a few
+    of them instead of 30 copies of one topic."""
+    return _entity_pattern().sub("@", normalized)
 
 
 def is_english(text: str) -> bool:
@@ -247,6 +277,19 @@ def content(normalized: str) -> str:
 def cjk_runs(normalized: str) -> list[str]:
     """The runs of Chinese characters in a text."""
     return [piece for piece in _SEGMENT.findall(normalized) if _CJK.match(piece)]
+
+
+def characters(normalized: str) -> list[str]:
+    """Single Chinese characters (function phrases are best blanked first, see ``content``), plus Latin
+    words and numbers: the widest net, for words a question and an entry share only in part
+    (停 / 停車場, 改名 / 更名)."""
+    found = []
+    for piece in _SEGMENT.findall(normalized):
+        found.extend(piece if _CJK.match(piece) else [piece])
+    return [c for c in found if c not in _PARTICLES]
+
+
+_PARTICLES = frozenset("是的了嗎呢吧啊呀喔哦我你您要想在有")
 
 
 def bigrams(normalized: str) -> list[str]:

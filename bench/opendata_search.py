@@ -11,8 +11,9 @@ Each action is measured twice on the same request sequence, against two servers:
 
   * cold — the response cache off (``OPENDATA_API_CACHE_BYTES = 0``): every request is computed.
     This is the baseline; the warm figures are given as a ratio of it.
-  * first pass — the response cache on and empty: a query hits only when it was asked before
-    (the steady state of a live portal);
+  * first pass — the response cache on and empty (Redis emptied too, so no total the cold run
+    counted is left): a query hits only when it was asked before (the steady state of a live
+    portal);
   * warm — the response cache on, after the same sequence was sent once to fill it (each
     gunicorn process has its own cache, so a query may still miss on a process that has not
     seen it yet; the share of hits is counted from the responses' ``X-Cache`` header).
@@ -26,6 +27,7 @@ throughput above 1,069,132 API calls a month (0.41/s) by a thousandfold, i.e. > 
     python bench/opendata_search.py [--database-url postgres://.../civicstack_bench_opendata]
         [--rows 1000000] [--requests 3000] [--clients 8] [--workers 2] [--threads 4]
         [--distinct 400] [--zipf 1.0] [--redis-url redis://127.0.0.1:6379/9] [--reuse-database]
+        [--actions datastore_search] [--no-naive] [--server-setting 'PYTHON LINE']
 
 It builds a fresh database (default: a new SQLite file under /tmp; with --database-url, that
 PostgreSQL database is dropped and created again), never your demo database. With
@@ -166,6 +168,7 @@ class Server:
         (settings_dir / "bench_settings.py").write_text(
             "from civicstack.settings import *  # noqa: F403\n"
             + ("" if cache else "OPENDATA_API_CACHE_BYTES = 0\n")
+            + "".join(f"{line}\n" for line in args.server_setting)
         )
         env = dict(os.environ, CIVICSTACK_VAR_DIR=var_dir, DJANGO_SETTINGS_MODULE="bench_settings",
                    PYTHONPATH=f"{settings_dir}{os.pathsep}{ROOT / 'src'}")  # fmt: skip
@@ -176,6 +179,11 @@ class Server:
         env.pop("REDIS_URL", None)
         if args.redis_url:  # Django's cache in Redis: filtered totals and responses shared by the workers
             env["REDIS_URL"] = args.redis_url
+            # Emptied for every server: the cache-on server starts with no response and no
+            # counted total that the cold run left behind (a first pass must really be a first).
+            import redis
+
+            redis.Redis.from_url(args.redis_url).flushdb()
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.process = subprocess.Popen(
             [str(gunicorn), "civicstack.wsgi:application", "-w", str(args.workers), "-k", "gthread",
@@ -289,6 +297,20 @@ def main() -> None:
     parser.add_argument("--redis-url", default=None,
                         help="REDIS_URL for the server (a second, shared cache level), a Redis database of the bench's "
                              "own: it is emptied at the start; default: none, per-process caches only")  # fmt: skip
+    parser.add_argument(
+        "--actions",
+        default="package_search,datastore_search",
+        help="which actions to measure (comma-separated), e.g. datastore_search alone while iterating",
+    )
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive in-process baselines")
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="a line of Python appended to the servers' settings, to measure a settings change, "
+        'e.g. \'DATABASES["default"]["CONN_HEALTH_CHECKS"] = False\' (repeatable)',
+    )
     parser.add_argument("--reuse-database", action="store_true",
                         help="PostgreSQL only: measure the database a previous run loaded, skip the load")  # fmt: skip
     args = parser.parse_args()
@@ -321,10 +343,6 @@ def main() -> None:
               f"(asyncio, own process), Redis {'on' if args.redis_url else 'off'}, Python {sys.version.split()[0]}; "
               f"load average {load_average()}")  # fmt: skip
 
-        if args.redis_url:  # its own Redis database, emptied: no totals or responses from an earlier run
-            import redis
-
-            redis.Redis.from_url(args.redis_url).flushdb()
         rng = random.Random(7)
         organizations = sorted(
             code.lower() for code in Agency.objects.filter(datasets__isnull=False).values_list("code", flat=True).distinct()
@@ -359,6 +377,8 @@ def main() -> None:
                 for action, paths, target in (
                     ("package_search", search_paths, 50), ("datastore_search 1M", store_paths, 100)
                 ):  # fmt: skip
+                    if action.split()[0] not in args.actions.split(","):
+                        continue
                     if cache:
                         # The first pass starts with empty caches: only repeated queries hit. This
                         # is the steady state of a live portal; the second pass (all hits) is the
@@ -371,6 +391,9 @@ def main() -> None:
                     print(line(f"{action}, {label}", result, floor_p95, target, cold.get(action) if cache else None), flush=True)  # fmt: skip
             finally:
                 server.stop()
+
+        if args.no_naive:
+            return
 
         # Naive baselines, in-process: everything read, then filtered and faceted in Python.
         def naive_search(word: str) -> int:

@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 
 from civicstack.core.selectors import acting_agency
-from civicstack.opendata import response_cache, services, usage
+from civicstack.opendata import response_cache, selectors, services, usage
 from civicstack.opendata.demo import ensure_groups
 from civicstack.opendata.models import Dataset
 
@@ -36,6 +36,7 @@ def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     usage._pending.clear()  # nothing carried over from another test's counters
     response_cache.store.clear()  # nor cached API responses (a rolled-back test's generation)
+    selectors._public_resources.clear()  # nor resources loaded under such a generation
     yield
 
 

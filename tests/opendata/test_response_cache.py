@@ -231,3 +231,56 @@ def test_the_store_never_goes_back_to_an_older_generation():
     store.put(5, ("old",), entry, 2**20)  # and what it computed is not kept
     assert store.get(6, ("k",)) is entry and store.get(6, ("old",)) is None
     assert store.get(7, ("k",)) is None and len(store) == 0  # a newer generation drops everything
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_generation_read_is_the_requests_health_check(settings):
+    """With CONN_HEALTH_CHECKS, a request's first query on a reused connection would be preceded
+    by ``SELECT 1``; the generation read stands in for it: one query on a sound connection, and
+    a connection that died meanwhile (a database restart) is replaced, not a failed request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a server connection to break")
+    import psycopg
+
+    response_cache.bump()
+    expected = response_cache.generation()
+    connection.health_check_enabled = True  # as in settings (the test runner may differ)
+    connection.health_check_done = False  # what request_started does to a reused connection
+    with CaptureQueriesContext(connection) as queries:
+        assert response_cache.generation() == expected
+    assert len(queries) == 1 and connection.health_check_done
+
+    backend = connection.connection.info.backend_pid
+    dsn = connection.connection.info.dsn
+    with psycopg.connect(dsn, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend])
+    connection.health_check_done = False
+    assert response_cache.generation() == expected
+    assert connection.connection.info.backend_pid != backend
+
+
+def test_a_response_cache_miss_reuses_the_resource_until_the_catalog_moves(client, catalog, publisher):  # noqa: F811
+    """Anonymous datastore_search requests that miss the response cache (other parameters) load
+    the resource once per generation; a write that hides it is seen by the next request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    parking = catalog["parking"]
+    resource_id = str(parking.resources.get().id)
+    assert get(client, "datastore_search", resource_id=resource_id, limit=1).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        response = get(client, "datastore_search", resource_id=resource_id.replace("-", "").upper(), limit=2)
+    assert response.status_code == 200 and len(response.json()["result"]["records"]) == 2
+    assert not any('"opendata_resource"' in query["sql"] for query in queries.captured_queries)
+
+    services.dataset_set_state(actor=publisher, dataset=parking, state=Dataset.State.PRIVATE)
+    assert get(client, "datastore_search", resource_id=resource_id, limit=3).status_code == 404
+    token, _ = api_token_issue(user=publisher)  # its agency's staff still see it, never from the memo
+    staff = client.get(
+        ACTION + "datastore_search", {"resource_id": resource_id, "limit": 4}, HTTP_AUTHORIZATION=token
+    )
+    assert staff.status_code == 200
+    assert get(client, "datastore_search", resource_id=resource_id, limit=5).status_code == 404

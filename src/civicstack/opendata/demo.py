@@ -359,6 +359,7 @@ def _big_table(rng, districts, city, rows: int, bar=None) -> Resource | None:
     ]
     start = now - datetime.timedelta(minutes=5 * (rows // len(lots) + 1))
     row_id = 0
+    counter = services.ValueCounter()
     while row_id < rows:
         with transaction.atomic():
             batch = []
@@ -372,9 +373,11 @@ def _big_table(rng, districts, city, rows: int, bar=None) -> Resource | None:
                         "紀錄時間": at.strftime("%Y-%m-%d %H:%M"), "總車位數": total, "剩餘車位數": rng.randint(0, total)}  # fmt: skip
                 text = " ".join(str(v) for v in data.values()).lower()
                 batch.append(DatastoreRow(resource=resource, row_id=row_id, data=data, search_text=text))
+                counter.add(data)
             DatastoreRow.objects.bulk_create(batch, batch_size=BATCH)
         if bar:
             bar.update(len(batch))
+    counter.save(resource)
     services._refresh_stars(dataset)
     return resource
 

@@ -9,6 +9,8 @@ import hashlib
 import json
 import re
 import shlex
+import threading
+import uuid
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -21,9 +23,9 @@ from civicstack.core.errors import NotFound
 from civicstack.core.models import Agency, User
 from civicstack.core.selectors import staff_scope
 
-from . import catalog_index
+from . import catalog_index, response_cache
 from .errors import DatastoreQueryError
-from .models import Dataset, DatastoreRow, Group, Resource, Tag, UsageMonthly
+from .models import Dataset, DatastoreRow, DatastoreValueCount, Group, Resource, Tag, UsageMonthly, value_key
 
 
 def datasets_visible_to(user: User | None) -> QuerySet[Dataset]:
@@ -64,6 +66,14 @@ def access_dataset(user: User | None, key: str) -> Dataset:
 def access_resource(user: User | None, resource_id: str) -> Resource:
     if not _is_uuid(resource_id):
         raise NotFound(_("Resource not found."))
+    # An anonymous CKAN API request has read the generation: a public resource loaded under it is
+    # still current (every write to a resource, its dataset or agency moves the generation).
+    generation = response_cache.request_generation.get() if user is None else None
+    key = str(uuid.UUID(resource_id))
+    if generation is not None:
+        resource = _public_resources.get(generation, key)
+        if resource is not None:
+            return resource
     resource = (
         Resource.objects.select_related("dataset", "dataset__agency")
         .filter(id=resource_id, dataset__in=datasets_visible_to(user))
@@ -71,7 +81,40 @@ def access_resource(user: User | None, resource_id: str) -> Resource:
     )
     if resource is None:
         raise NotFound(_("Resource not found."))
+    if generation is not None:
+        _public_resources.put(generation, key, resource)
     return resource
+
+
+class _GenerationMemo:
+    """Objects by key for one generation of the catalog, per process (like the response cache's
+    store: a newer generation drops them all, an older one neither reads nor writes). Saves a
+    three-table query (~1.4 ms of CPU) on every datastore_search the response cache misses."""
+
+    MAX_ENTRIES = 2_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._entries: dict = {}
+
+    def get(self, generation: int, key):
+        with self._lock:
+            return self._entries.get(key) if generation == self._generation else None
+
+    def put(self, generation: int, key, value) -> None:
+        with self._lock:
+            if self._generation is None or generation > self._generation:
+                self._generation, self._entries = generation, {}
+            if generation == self._generation and len(self._entries) < self.MAX_ENTRIES:
+                self._entries[key] = value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation, self._entries = None, {}
+
+
+_public_resources = _GenerationMemo()
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
@@ -386,6 +429,8 @@ def datastore_search(
             estimate = _estimated_count(rows)
             if estimate is not None and estimate > total_estimation_threshold:
                 total, estimated = estimate, True
+        if total is None and not q:
+            total = _counted_total(resource, filters, known)
         if total is None:
             total = _cached_count(resource, rows, filters, q)
     if unfiltered and not ordering:
@@ -413,6 +458,32 @@ def _estimated_count(rows: QuerySet) -> int | None:
         return None
     plan = json.loads(rows.explain(format="json"))
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _counted_total(resource: Resource, filters: dict, known: dict) -> int | None:
+    """The exact total of a filter on one field (one value, or a list: any of them) from the
+    counts kept with the table (``DatastoreValueCount``), or None when they do not answer it
+    (several fields, ``_id``, null, or a value too rare to be kept: then the rows are counted)."""
+    if len(filters) != 1:
+        return None
+    ((name, value),) = filters.items()
+    if name not in known:
+        return None
+    keys = set()
+    for one in value if isinstance(value, list) else [value]:
+        key = value_key(_coerce(one, known[name]["type"]))
+        if key is None:
+            return None
+        keys.add(key)
+    if not keys:
+        return None
+    counts = list(
+        DatastoreValueCount.objects.filter(resource=resource, field=name, value__in=keys).values_list(
+            "rows", flat=True
+        )
+    )
+    # A row holds one value of the field, so the totals of distinct values add up.
+    return sum(counts) if len(counts) == len(keys) else None
 
 
 COUNT_CACHE_SECONDS = 3600

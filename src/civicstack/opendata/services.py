@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,7 +27,16 @@ from civicstack.core.stored_files import delete_after_commit
 
 from . import parsing, quality
 from .errors import InvalidFile
-from .models import Dataset, DatastoreRow, Group, Resource, ResourceUpdate, Tag
+from .models import (
+    Dataset,
+    DatastoreRow,
+    DatastoreValueCount,
+    Group,
+    Resource,
+    ResourceUpdate,
+    Tag,
+    value_key,
+)
 from .selectors import can_publish_for
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -195,17 +205,57 @@ def _load(filename: str, content: bytes, declared_format: str = "") -> LoadedFil
     return LoadedFile(format=format, content=content, table=table, links_elsewhere=links)
 
 
+class ValueCounter:
+    """Counts each field's values over a table being loaded, for ``DatastoreValueCount``."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, Counter] = {}
+        self.uncounted: set[str] = set()  # fields holding an array or object somewhere
+
+    def add(self, row: dict) -> None:
+        for name, value in row.items():
+            if name in self.uncounted or value is None:
+                continue
+            key = value_key(value)
+            if key is None:
+                if isinstance(value, list | dict):
+                    self.uncounted.add(name)
+                    self.counts.pop(name, None)
+                continue
+            counter = self.counts.get(name)
+            if counter is None:
+                counter = self.counts[name] = Counter()
+            counter[key] += 1
+
+    def save(self, resource: Resource, model=DatastoreValueCount) -> None:
+        """Replace the resource's counts, inside the caller's transaction (the one that writes
+        the rows). ``model``: the historical model when a migration calls it."""
+        model.objects.filter(resource_id=resource.pk).delete()
+        model.objects.bulk_create(
+            (
+                model(resource_id=resource.pk, field=name, value=key, rows=rows)
+                for name, counter in self.counts.items()
+                for key, rows in counter.items()
+                if rows >= DatastoreValueCount.MIN_ROWS
+            ),
+            batch_size=INSERT_BATCH,
+        )
+
+
 def _store_rows(resource: Resource, table: parsing.Table) -> None:
     DatastoreRow.objects.filter(resource=resource).delete()
+    counter = ValueCounter()
     batch = []
     for row_id, row in enumerate(table.rows, start=1):
         text = " ".join(str(v) for v in row.values() if v is not None).lower()
         batch.append(DatastoreRow(resource=resource, row_id=row_id, data=row, search_text=text))
+        counter.add(row)
         if len(batch) >= INSERT_BATCH:
             DatastoreRow.objects.bulk_create(batch)
             batch = []
     if batch:
         DatastoreRow.objects.bulk_create(batch)
+    counter.save(resource)
 
 
 def _apply_load(
@@ -244,6 +294,7 @@ def _apply_load(
         _store_rows(resource, table)
     else:
         DatastoreRow.objects.filter(resource=resource).delete()
+        DatastoreValueCount.objects.filter(resource=resource).delete()
     new_fields = [f["id"] for f in resource.datastore_fields]
     update = ResourceUpdate.objects.create(
         resource=resource, source=source, row_count=resource.datastore_row_count, sha256=resource.sha256,

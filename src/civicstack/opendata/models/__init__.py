@@ -11,10 +11,10 @@ from .catalog import (
     Tag,
     UpdateFrequency,
 )  # fmt: skip
-from .datastore import DatastoreRow
+from .datastore import DatastoreRow, DatastoreValueCount, value_key
 from .usage import UsageMonthly
 
 __all__ = [
-    "CATEGORIES", "LICENSE_URLS", "OPEN_LICENSES", "CacheGeneration", "DatastoreRow", "Dataset", "Group", "License", "Resource",
-    "ResourceUpdate", "Tag", "UpdateFrequency", "UsageMonthly",
+    "CATEGORIES", "LICENSE_URLS", "OPEN_LICENSES", "CacheGeneration", "DatastoreRow", "DatastoreValueCount", "Dataset", "Group", "License", "Resource",
+    "ResourceUpdate", "Tag", "UpdateFrequency", "UsageMonthly", "value_key",
 ]  # fmt: skip

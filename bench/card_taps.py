@@ -10,6 +10,7 @@ random from all cards, so concurrent batches contend for the same purses as they
 import argparse
 import datetime
 import multiprocessing
+import os
 import random
 import resource
 import time
@@ -106,6 +107,27 @@ def make_taps(worker: int, count: int, numbers: list[str], prefix: str):
     return taps
 
 
+def backend_cpu() -> float | None:
+    """CPU seconds this worker's PostgreSQL backend has used (None when the server is not local):
+    with the worker's own CPU time, a cost that other work on the machine hardly changes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_used(cpu0: float, server0: float | None) -> tuple[float, float | None]:
+    server = backend_cpu()
+    return time.process_time() - cpu0, None if server0 is None or server is None else server - server0
+
+
 def settle_worker(worker, count, batch, key_pk, numbers, start, queue) -> None:
     from django.db import connections
 
@@ -115,12 +137,21 @@ def settle_worker(worker, count, batch, key_pk, numbers, start, queue) -> None:
     key = ApiKey.objects.get(pk=key_pk)
     taps = make_taps(worker, count, numbers, "t")
     start.wait()
-    t0 = time.perf_counter()
+    server0, cpu0, t0 = backend_cpu(), time.process_time(), time.perf_counter()
     accepted = 0
     for offset in range(0, count, batch):
         results = services.taps_settle(api_key=key, taps=taps[offset : offset + batch])
         accepted += sum(r.status == "accepted" for r in results)
-    queue.put((count, accepted, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    elapsed = time.perf_counter() - t0
+    queue.put(
+        (
+            count,
+            accepted,
+            elapsed,
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            *cpu_used(cpu0, server0),
+        )
+    )
     connections.close_all()
 
 
@@ -135,7 +166,7 @@ def raw_worker(worker, count, batch, key_pk, numbers, start, queue) -> None:
     cards = dict(Card.objects.values_list("number", "id"))
     taps = make_taps(worker, count, numbers, "raw")
     start.wait()
-    t0 = time.perf_counter()
+    server0, cpu0, t0 = backend_cpu(), time.process_time(), time.perf_counter()
     now = timezone.now()
     for offset in range(0, count, batch):
         Tap.objects.bulk_create(
@@ -145,7 +176,10 @@ def raw_worker(worker, count, batch, key_pk, numbers, start, queue) -> None:
              for t in taps[offset : offset + batch]],
             batch_size=2000,
         )  # fmt: skip
-    queue.put((count, count, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    elapsed = time.perf_counter() - t0
+    queue.put(
+        (count, count, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, *cpu_used(cpu0, server0))
+    )
     connections.close_all()
 
 
@@ -165,7 +199,9 @@ def run(target, workers: int, args_for):
     elapsed = time.perf_counter() - t0
     for process in processes:
         process.join()
-    return sum(r[0] for r in results), sum(r[1] for r in results), elapsed, max(r[3] for r in results)
+    servers = [r[5] for r in results]
+    cpu = (sum(r[4] for r in results), None if None in servers else sum(servers))
+    return sum(r[0] for r in results), sum(r[1] for r in results), elapsed, max(r[3] for r in results), cpu
 
 
 def main() -> None:
@@ -184,12 +220,12 @@ def main() -> None:
     )
     per_worker = args.taps // args.workers
 
-    count, accepted, elapsed, rss = run(settle_worker, args.workers,
+    count, accepted, elapsed, rss, cpu = run(settle_worker, args.workers,
                                         lambda w: (w, per_worker, args.batch, key_pk, numbers))  # fmt: skip
     from civicstack.payments.ledger import verify_ledger
 
     report = verify_ledger()
-    raw_count, _, raw_elapsed, raw_rss = run(raw_worker, args.workers,
+    raw_count, _, raw_elapsed, raw_rss, raw_cpu = run(raw_worker, args.workers,
                                              lambda w: (w, per_worker, args.batch, key_pk, numbers))  # fmt: skip
     from civicstack.card.models import Tap
 
@@ -204,6 +240,11 @@ def main() -> None:
     print(
         f"peak RSS of a settling worker             {rss / 1024:>10,.0f} MB  (bare-insert worker {raw_rss / 1024:,.0f} MB)"
     )
+    for label, (client, server), taps in (("settled", cpu, count), ("bare insert", raw_cpu, raw_count)):
+        server_text = "n/a (server not local)" if server is None else f"{server / taps * 1e6:,.0f} µs"
+        print(
+            f"CPU a tap, {label + ':':<12} worker {client / taps * 1e6:,.0f} µs, PostgreSQL backend {server_text}"
+        )
     print(f"payments verify after the run: {'balanced' if report.ok else report.problems[:3]}")
 
 

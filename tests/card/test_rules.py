@@ -120,3 +120,27 @@ def test_rules_outside_their_dates_do_not_apply():
 def test_bad_parameters_are_refused(kind, params):
     with pytest.raises(ValueError):
         validate_params(kind, params)
+
+
+@pytest.mark.parametrize("day_starts_at", ["00:00", "04:00"])
+def test_uses_in_utc_are_priced_by_the_local_service_day(day_starts_at):
+    """Settlement hands times over in UTC (as the database returns earlier uses): the service day
+    is still the local one, so a ride at 15:50 UTC (23:50 in Taipei) and one at 16:10 UTC (00:10
+    the next day in Taipei) are on different tickets unless the day starts at 04:00."""
+    rule = Rule("bus-bogo", "nth_use_free", "bus_bogo", params={"every": 2, "day_starts_at": day_starts_at})
+    utc = datetime.UTC
+    late, after_midnight = at(7, 23, 50), at(8, 0, 10)
+    local = price(Use("general", "bus_bogo", after_midnight, 18, [late], stored_value=100), [rule], TPE)
+    in_utc = price(
+        Use(
+            "general",
+            "bus_bogo",
+            after_midnight.astimezone(utc),
+            18,
+            [late.astimezone(utc)],
+            stored_value=100,
+        ),
+        [rule],
+        TPE,
+    )
+    assert local.from_value == in_utc.from_value == (0 if day_starts_at == "04:00" else 18)

@@ -110,6 +110,33 @@ class TestBatch:
         assert stored.rules[0]["kind"] == "nth_use_free" and stored.card == card
         assert verify_ledger().ok
 
+    def test_a_batch_posts_one_short_keyed_transfer_a_purse_with_the_batch_as_reference(
+        self, funded, upload_key
+    ):
+        from civicstack.payments.models import Transfer
+
+        one, two = funded(100), funded(100)
+        settle(
+            upload_key,
+            tap(one, "1", MORNING),
+            tap(two, "2", MORNING),
+            tap(one, "3", MORNING + datetime.timedelta(hours=1)),
+        )
+        batch = Tap.objects.get(tap_id="1").batch
+        posted = Transfer.objects.filter(reference=batch).select_related("debit_account", "credit_account")
+        assert sorted((t.debit_account.code, t.amount) for t in posted) == sorted(
+            [(services.purse_code(one.number, "TWD"), 18), (services.purse_code(two.number, "TWD"), 18)]
+        )
+        assert all(
+            t.memo == "card uses" and t.credit_account.code.startswith("operator:partner:demo-bus:TWD:")
+            for t in posted
+        )
+        keys = [t.idempotency_key for t in posted]
+        assert len(set(keys)) == 2 and all(k.startswith(f"taps:{batch}:") and len(k) == 54 for k in keys)
+        # The operator accounts exist after the first batch: the next one finds them and posts.
+        settle(upload_key, tap(two, "4", MORNING + datetime.timedelta(hours=2)))
+        assert balance(two) == 100 - 18 and verify_ledger().ok  # the second ride of the day is free
+
     def test_replaying_a_batch_changes_nothing(self, funded, upload_key):
         card = funded(100)
         batch = [tap(card, str(i), MORNING + datetime.timedelta(hours=i)) for i in range(3)]
@@ -395,3 +422,28 @@ def test_closing_a_card_sets_its_stored_value_aside_for_a_refund(funded, card_cl
     assert Account.objects.get(code=services.REFUNDS_PAYABLE).balance == 260
     assert card.person.user is None or card.person.user.notifications.exists()
     assert verify_ledger().ok
+
+
+def test_copy_text_encodes_each_rule_list_once_and_escapes_reader_text():
+    import json
+
+    from civicstack.card.settlement import _copy_text
+
+    when = datetime.datetime(2026, 11, 20, 0, 0, tzinfo=datetime.UTC)
+    free = [{"rule": "bus-bogo", "kind": "nth_use_free", "before": 18, "after": 0}]
+    odd = [
+        {"rule": "x", "kind": "amount_off", "before": 18, "after": 12, "note": ["a\tb"]}
+    ]  # unhashable value
+    rows = [
+        (1, "a\tb", 7, "1234", "bus_bogo", when, 18, "accepted", "", 0, 0, 0, list(free), False),
+        (1, "c", None, "5678", "bus_bogo", when, 18, "accepted", "", 0, 0, 0, list(free), False),
+        (1, "d", 7, "1234", "bus_bogo", when, 18, "rejected", "unknown_card", 0, 0, 0, [], True),
+        (1, "e", 7, "1234", "bus_bogo", when, 18, "accepted", "", 6, 0, 0, odd, False),
+    ]
+    lines = _copy_text(rows, "b1", when).splitlines()
+    fields = [line.split("\t") for line in lines]
+    assert fields[0][1] == "a\\tb" and fields[1][2] == "\\N"
+    assert fields[0][12] == fields[1][12] == json.dumps(free)
+    assert fields[2][12] == "[]" and fields[2][13] == "t"
+    assert fields[3][12] == json.dumps(odd).replace("\\", "\\\\")
+    assert fields[0][14:] == ["b1", when.isoformat()]

@@ -163,8 +163,12 @@ def price(use: Use, rules: list[Rule], tz: datetime.tzinfo | None = None, *, in_
     for rule in active:
         before = charge.due
         if rule.kind == "nth_use_free":
-            start = service_day_start(local, rule.params.get("day_starts_at", "00:00"))
             at = use.at
+            start = service_day_start(local, rule.params.get("day_starts_at", "00:00"))
+            if at.tzinfo is not None and start.tzinfo is not at.tzinfo:
+                # In the zone of the use (and of earlier uses read back from the database, UTC):
+                # Python compares aware times in different zones through utcoffset() calls.
+                start = start.astimezone(at.tzinfo)
             earlier = len([t for t in use.earlier_uses if start <= t < at])
             if (earlier + 1) % rule.params.get("every", 2) == 0:
                 charge.due = 0

@@ -29,6 +29,7 @@ from .purses import MAX_STORED_VALUE, purse_code
 
 MAX_TAPS = 5000
 VALUE, WELFARE = "TWD", "WELFARE"
+UTC = datetime.UTC
 HISTORY_WINDOW = datetime.timedelta(days=1)  # a service day is at most a day: older uses decide nothing
 OPERATOR_SHARDS = 8
 
@@ -62,12 +63,16 @@ def operator_accounts(readers, shard: int) -> dict[tuple[str, str], str]:
     by (operator, unit): made once a batch, not once a tap. Each operator has ``OPERATOR_SHARDS``
     such accounts and a batch credits one of them: every batch of a bus company credits it, and
     one account would be a row every concurrent batch waits for. What it is owed is their sum."""
-    codes = {}
-    for operator in {reader.operator_code for reader in readers}:
-        for unit in (VALUE, WELFARE):
-            code = f"operator:{operator}:{unit}:{shard}"
+    codes = {
+        (operator, unit): f"operator:{operator}:{unit}:{shard}"
+        for operator in {reader.operator_code for reader in readers}
+        for unit in (VALUE, WELFARE)
+    }
+    # One look-up for the lot; a get-or-create each (three round trips) only the first time.
+    existing = payments.accounts_existing(codes.values())
+    for (operator, unit), code in codes.items():
+        if code not in existing:
             payments.account_get_or_create(code=code, name=f"{operator} card uses {unit}", unit=unit)
-            codes[(operator, unit)] = code
     return codes
 
 
@@ -176,17 +181,17 @@ CardRow = namedtuple("CardRow", [name.replace("__", "_") for name in CARD_FIELDS
 
 
 def _refusal(
-    card: Card | None, function: CardFunction | None, tap: TapIn, enrolled: set, tz
+    card: Card | None, function: CardFunction | None, at: datetime.datetime, enrolled: set, tz
 ) -> tuple[str, bool]:
-    """Why this tap cannot be charged at all (before pricing), and whether to flag it."""
+    """Why a tap at ``at`` cannot be charged at all (before pricing), and whether to flag it."""
     if function is None:
         return "unknown_function", False
     if card is None:
         return "unknown_card", False
-    if card.blocked_at is not None and tap.tapped_at >= card.blocked_at:
+    if card.blocked_at is not None and at >= card.blocked_at:
         return "blocked_card", card.state == Card.State.LOST
-    if not card_usable_at(card, tap.tapped_at, tz):
-        return ("card_expired" if tap.tapped_at >= card.issued_at else "unknown_card"), False
+    if not card_usable_at(card, at, tz):
+        return ("card_expired" if at >= card.issued_at else "unknown_card"), False
     if card.kind not in function.card_kinds:
         return "not_entitled", False
     if function.requires_enrolment and (card.id, function.pk) not in enrolled:
@@ -200,6 +205,7 @@ class _Batch:
 
     taps: list[TapIn]
     normalized: list[str]
+    moments: list[datetime.datetime]  # the taps' times in UTC, as the database returns times
     now: datetime.datetime
     readers: dict[str, Reader]
     cards: dict[str, tuple]
@@ -235,19 +241,22 @@ def taps_settle(*, api_key: ApiKey, taps: list[TapIn]) -> list[TapResult]:
         )
     readers = Reader.objects.filter(code__in={t.reader for t in taps}, api_key=api_key, is_active=True)
     normalized = [card_number.normalize(t.card_number) for t in taps]
+    # Times compared thousands of times (earlier uses, blocking, day starts) in one zone: Python
+    # compares aware times in different zones through utcoffset() calls, several times slower.
+    moments = [t.tapped_at if t.tapped_at.tzinfo is None else t.tapped_at.astimezone(UTC) for t in taps]
     cards = _cards_by_number({n for n in normalized if len(n) == card_number.LENGTH and n.isdigit()})
     rule_set = active_rules()
     rules_by_function = defaultdict(list)
     for rule in rule_set:
         rules_by_function[rule.function].append(rule)
     batch = _Batch(
-        taps=taps, normalized=normalized, now=timezone.now(),
+        taps=taps, normalized=normalized, moments=moments, now=timezone.now(),
         readers={r.code: r for r in readers.select_related("operator_partner", "operator_agency")}, cards=cards,
         functions={f.code: f for f in CardFunction.objects.filter(is_active=True)}, rule_set=rule_set,
         rules_by_function=rules_by_function, local_zone=timezone.get_current_timezone(),
         operator_shard=random.randrange(OPERATOR_SHARDS), results=[None] * len(taps),
     )  # fmt: skip
-    order = sorted(range(len(taps)), key=lambda i: (normalized[i], taps[i].tapped_at, i))
+    order = sorted(range(len(taps)), key=lambda i: (normalized[i], moments[i], i))
     deferred = _settle_pass(batch, order, skip_busy_cards=True)
     if deferred:
         _settle_pass(batch, deferred, skip_busy_cards=False)
@@ -292,13 +301,15 @@ def _settle_pass(batch: _Batch, indexes: list[int], *, skip_busy_cards: bool) ->
         # Only the cards with a use of such a function in this pass need their earlier uses.
         looking_back = [i for i in indexes if taps[i].function in counted and batch.normalized[i] in cards]
         if looking_back:
-            times = [taps[i].tapped_at for i in looking_back]
+            times = [batch.moments[i] for i in looking_back]
             for card_id, function, tapped_at in _earlier_uses(
                 {cards[batch.normalized[i]].id for i in looking_back}, counted,
                 min(times) - HISTORY_WINDOW, max(times),
             ):  # fmt: skip
                 history[(card_id, function)].append(tapped_at)
-        enrolled = _valid_enrolments(pass_cards, batch.functions, batch.now)
+        enrolled = _valid_enrolments(
+            pass_cards, batch.functions, batch.now, {taps[i].function for i in indexes}
+        )
 
         new_rows = []
         debits: dict[tuple[str, str, str], int] = defaultdict(int)  # (purse, unit, operator account) → sum
@@ -327,43 +338,43 @@ def _settle_pass(batch: _Batch, indexes: list[int], *, skip_busy_cards: bool) ->
             function = batch.functions.get(tap.function)
             if function is not None and reader.functions and function.code not in reader.functions:
                 function = None
-            reason, flagged = _refusal(card, function, tap, enrolled, batch.local_zone)
-            result = TapResult(reader.code, tap.tap_id, "rejected", reason, flagged=flagged)
-            if not reason:
+            at = batch.moments[index]
+            reason, flagged = _refusal(card, function, at, enrolled, batch.local_zone)
+            if reason:
+                result = TapResult(reader.code, tap.tap_id, "rejected", reason, flagged=flagged)
+            else:
                 value_code, points_code = purse_code(number, VALUE), purse_code(number, WELFARE)
+                earlier = history[(card.id, function.code)]
+                stored_value = available.get(value_code, 0)
                 charge = rules.price(
-                    rules.Use(
-                        card_kind=card.kind, function=function.code, at=tap.tapped_at, fare=tap.fare,
-                        earlier_uses=history[(card.id, function.code)], points=available.get(points_code, 0),
-                        stored_value=available.get(value_code, 0),
-                    ),
-                    (),
-                    batch.local_zone,
-                    in_force=batch.in_force,
+                    rules.Use(card.kind, function.code, at, tap.fare, earlier, available.get(points_code, 0),
+                              stored_value),
+                    (), batch.local_zone, in_force=batch.in_force,
                 )  # fmt: skip
-                autoloaded = _autoload(card, charge, available.get(value_code, 0))
+                autoloaded = _autoload(card, charge, stored_value)
                 if autoloaded:
-                    available[value_code] = available.get(value_code, 0) + autoloaded
+                    available[value_code] = stored_value + autoloaded
                     credits[(value_code, f"bank:{card.partner_code}:autoload")] += autoloaded
                     charge.refusal = ""
                 if charge.accepted:
                     result = TapResult(
-                        reader.code, tap.tap_id, "accepted", from_value=charge.from_value,
-                        from_points=charge.from_points, rules=charge.applied, autoloaded=autoloaded,
+                        reader.code, tap.tap_id, "accepted", "", charge.from_value, charge.from_points, charge.applied,
+                        autoloaded=autoloaded,
                     )  # fmt: skip
-                    history[(card.id, function.code)].append(tap.tapped_at)
-                    for code, unit, amount in ((value_code, VALUE, charge.from_value),
-                                               (points_code, WELFARE, charge.from_points)):  # fmt: skip
-                        if amount:
-                            available[code] -= amount
-                            debits[(code, unit, owed[(reader.code, unit)])] += amount
+                    earlier.append(at)
+                    if charge.from_value:
+                        available[value_code] -= charge.from_value
+                        debits[(value_code, VALUE, owed[(reader.code, VALUE)])] += charge.from_value
+                    if charge.from_points:
+                        available[points_code] -= charge.from_points
+                        debits[(points_code, WELFARE, owed[(reader.code, WELFARE)])] += charge.from_points
                 else:
                     result = TapResult(
                         reader.code, tap.tap_id, "rejected", charge.refusal, rules=charge.applied
                     )
             results[index] = result
             new_rows.append((
-                reader.id, tap.tap_id[:64], card.id if card else None, number[:20], tap.function[:40], tap.tapped_at,
+                reader.id, tap.tap_id[:64], card.id if card else None, number[:20], tap.function[:40], at,
                 tap.fare, result.status, result.reason, result.from_value, result.from_points, result.autoloaded,
                 result.rules, result.flagged,
             ))  # fmt: skip
@@ -407,9 +418,24 @@ def _copy_text(rows: list[tuple], batch: str, received_at: datetime.datetime) ->
     (backslash, tab, newline, carriage return); the rest are numbers, codes and timestamps."""
     tail = f"\t{batch}\t{received_at.isoformat()}\n"
     lines = []
+    # A batch's rule lists are a few distinct ones (a free ride, 20% off a NT$25 fare…): each is
+    # encoded once (json.dumps is six times the cost of the look-up).
+    encoded: dict[tuple, str] = {}
     for (reader_id, tap_id, card_id, number, function, tapped_at, fare, status, reason, from_value, from_points,
          autoloaded, applied, flagged) in rows:  # fmt: skip
-        applied = json.dumps(applied).translate(_COPY_ESCAPES) if applied else "[]"
+        if applied:
+            key = tuple(tuple(entry.items()) for entry in applied)
+            try:
+                text = encoded.get(key)
+            except TypeError:  # a value that cannot be hashed: encode it as it is
+                text = key = None
+            if text is None:
+                text = json.dumps(applied).translate(_COPY_ESCAPES)
+                if key is not None:
+                    encoded[key] = text
+            applied = text
+        else:
+            applied = "[]"
         lines.append(
             f"{reader_id}\t{tap_id.translate(_COPY_ESCAPES)}\t{_NULL if card_id is None else card_id}\t"
             f"{number.translate(_COPY_ESCAPES)}\t{function.translate(_COPY_ESCAPES)}\t{tapped_at.isoformat()}\t"
@@ -419,9 +445,11 @@ def _copy_text(rows: list[tuple], batch: str, received_at: datetime.datetime) ->
     return "".join(lines)
 
 
-def _valid_enrolments(cards, functions: dict[str, CardFunction], now) -> set[tuple[int, int]]:
-    needing = [f.pk for f in functions.values() if f.requires_enrolment]
-    if not needing:
+def _valid_enrolments(cards, functions: dict[str, CardFunction], now, used: set[str]) -> set[tuple[int, int]]:
+    """(card id, function id) of the enrolments in force for the functions ``used`` in the pass
+    that need one (none for buses and metro gates: then no query)."""
+    needing = [f.pk for code, f in functions.items() if f.requires_enrolment and code in used]
+    if not needing or not cards:
         return set()
     today = timezone.localtime(now).date()
     return set(
@@ -443,30 +471,44 @@ def _autoload(card: Card, charge: rules.Charge, available: int) -> int:
     return total if available + total <= MAX_STORED_VALUE else 0
 
 
+def _transfer_key(kind: str, batch: str, debit: str, credit: str) -> str:
+    """The ledger key of a batch's transfer between two accounts: the batch key, then 64 bits of a
+    hash of the two accounts. Two transfers of one batch with the same hash would fail the batch
+    loudly (a reused key), never skip a posting; a replayed batch posts nothing, its taps being
+    stored, so the key is never rebuilt from anything else. The batch comes first so that a batch's
+    keys go to one corner of the unique index: keys hashed whole landed all over it and cost more
+    PostgreSQL CPU than the long readable keys."""
+    digest = hashlib.blake2b(f"{debit}:{credit}".encode(), digest_size=8).hexdigest()
+    return f"{kind}:{batch}:{digest}"
+
+
 def _post(debits: dict[tuple[str, str, str], int], batch: str, credits: dict[tuple[str, str], int]) -> None:
     """Automatic top-ups first (from the card's bank), then the batch's charges, in one ledger batch."""
     if not debits and not credits:
         return
     for _purse, bank in credits:
         payments.account_get_or_create(code=bank, name=f"{bank} (credit line)")
+    # Short keys and memos (the batch is in ``reference``): a batch posts a transfer per card, and
+    # the key is stored again in the ledger's indexes; the long readable forms (purse and operator
+    # codes, the batch twice) were more than half of a transfer row.
     requests = [
         payments.TransferRequest(
-            idempotency_key=f"autoload:{batch}:{purse}",
+            idempotency_key=_transfer_key("autoload", batch, purse, bank),
             debit_account=bank,
             credit_account=purse,
             amount=amount,
             reference=batch,
-            memo=f"automatic top-up, batch {batch}",
+            memo="automatic top-up",
         )  # fmt: skip
         for (purse, bank), amount in sorted(credits.items())
     ] + [
         payments.TransferRequest(
-            idempotency_key=f"taps:{batch}:{purse}:{operator}",
+            idempotency_key=_transfer_key("taps", batch, purse, operator),
             debit_account=purse,
             credit_account=operator,
             amount=amount,
             reference=batch,
-            memo=f"card uses, batch {batch}",
+            memo="card uses",
         )  # fmt: skip
         for (purse, _unit, operator), amount in sorted(debits.items())
     ]

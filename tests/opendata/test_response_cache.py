@@ -233,33 +233,41 @@ def test_the_store_never_goes_back_to_an_older_generation():
     assert store.get(7, ("k",)) is None and len(store) == 0  # a newer generation drops everything
 
 
+# Transactional (the connection is killed): it ends by flushing every table, skipped or not, so
+# the city profile is put back after the class for the tests that follow on this worker.
 @pytest.mark.django_db(transaction=True)
-def test_the_generation_read_is_the_requests_health_check(settings):
-    """With CONN_HEALTH_CHECKS, a request's first query on a reused connection would be preceded
-    by ``SELECT 1``; the generation read stands in for it: one query on a sound connection, and
-    a connection that died meanwhile (a database restart) is replaced, not a failed request."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+@pytest.mark.usefixtures("city_profile_restored_after_flush")
+class TestGenerationReadAsHealthCheck:
+    def test_the_generation_read_is_the_requests_health_check(self):
+        """With CONN_HEALTH_CHECKS, a request's first query on a reused connection would be preceded
+        by ``SELECT 1``; the generation read stands in for it: one query on a sound connection, and
+        a connection that died meanwhile (a database restart) is replaced, not a failed request."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a server connection to break")
-    import psycopg
+        if connection.vendor != "postgresql":
+            pytest.skip("needs a server connection to break")
+        import psycopg
 
-    response_cache.bump()
-    expected = response_cache.generation()
-    connection.health_check_enabled = True  # as in settings (the test runner may differ)
-    connection.health_check_done = False  # what request_started does to a reused connection
-    with CaptureQueriesContext(connection) as queries:
-        assert response_cache.generation() == expected
-    assert len(queries) == 1 and connection.health_check_done
+        response_cache.bump()
+        expected = response_cache.generation()
+        enabled = connection.health_check_enabled
+        connection.health_check_enabled = True  # as in settings (the test runner may differ)
+        try:
+            connection.health_check_done = False  # what request_started does to a reused connection
+            with CaptureQueriesContext(connection) as queries:
+                assert response_cache.generation() == expected
+            assert len(queries) == 1 and connection.health_check_done
 
-    backend = connection.connection.info.backend_pid
-    dsn = connection.connection.info.dsn
-    with psycopg.connect(dsn, autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [backend])
-    connection.health_check_done = False
-    assert response_cache.generation() == expected
-    assert connection.connection.info.backend_pid != backend
+            backend = connection.connection.info.backend_pid
+            dsn = connection.connection.info.dsn
+            with psycopg.connect(dsn, autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)", [backend])
+            connection.health_check_done = False
+            assert response_cache.generation() == expected
+            assert connection.connection.info.backend_pid != backend
+        finally:
+            connection.health_check_enabled = enabled
 
 
 def test_a_response_cache_miss_reuses_the_resource_until_the_catalog_moves(client, catalog, publisher):  # noqa: F811

@@ -224,7 +224,7 @@ def test_a_shared_cache_serves_other_processes(client, catalog, publisher, setti
 
 
 def test_the_store_never_goes_back_to_an_older_generation():
-    store = response_cache._Store()
+    store = response_cache.GenerationStore()
     entry = response_cache.Entry(body=b"{}", etag='"x"', counted=())
     store.put(6, ("k",), entry, 2**20)
     assert store.get(5, ("k",)) is None  # a request that read the generation before a commit

@@ -118,16 +118,25 @@ class Entry:
     counted: tuple  # (dataset id, usage kind) of every usage.count the action made
 
 
-class _Store:
-    def __init__(self) -> None:
+def _response_size(entry: Entry) -> int:
+    return len(entry.body) + 200
+
+
+class GenerationStore:
+    """Entries by key for the current generation, per process, least recently used dropped past
+    ``limit`` (in the units of ``size``: bytes of a response, or 1 an object). A newer generation
+    drops everything; a request that read an older one neither reads nor writes."""
+
+    def __init__(self, size=_response_size) -> None:
+        self._size = size
         self._lock = threading.Lock()
         self._entries: OrderedDict = OrderedDict()
-        self._bytes = 0
+        self._used = 0
         self._generation: int | None = None
         self.hits = 0
         self.misses = 0
 
-    def get(self, generation: int, key: tuple) -> Entry | None:
+    def get(self, generation: int, key: tuple):
         with self._lock:
             if generation != self._generation:
                 # A request that read an older generation (it started before a write committed)
@@ -144,8 +153,8 @@ class _Store:
             self.hits += 1
             return entry
 
-    def put(self, generation: int, key: tuple, entry: Entry, limit: int) -> None:
-        size = len(entry.body) + 200
+    def put(self, generation: int, key: tuple, entry, limit: int) -> None:
+        size = self._size(entry)
         if size > limit // MAX_ENTRY_FRACTION:
             return
         with self._lock:
@@ -155,16 +164,16 @@ class _Store:
                 self._drop_all(generation)
             previous = self._entries.pop(key, None)
             if previous is not None:
-                self._bytes -= len(previous.body) + 200
+                self._used -= self._size(previous)
             self._entries[key] = entry
-            self._bytes += size
-            while self._bytes > limit and self._entries:
+            self._used += size
+            while self._used > limit and self._entries:
                 _key, old = self._entries.popitem(last=False)
-                self._bytes -= len(old.body) + 200
+                self._used -= self._size(old)
 
     def _drop_all(self, generation: int | None) -> None:
         self._entries.clear()
-        self._bytes = 0
+        self._used = 0
         self._generation = generation
 
     def clear(self) -> None:
@@ -176,7 +185,7 @@ class _Store:
         return len(self._entries)
 
 
-store = _Store()
+store = GenerationStore()
 
 
 # --- the shared level: Django's cache when it is shared between processes (Redis) ---------------

@@ -9,7 +9,6 @@ import hashlib
 import json
 import re
 import shlex
-import threading
 import uuid
 from dataclasses import dataclass, field
 
@@ -82,39 +81,14 @@ def access_resource(user: User | None, resource_id: str) -> Resource:
     if resource is None:
         raise NotFound(_("Resource not found."))
     if generation is not None:
-        _public_resources.put(generation, key, resource)
+        _public_resources.put(generation, key, resource, PUBLIC_RESOURCES_KEPT)
     return resource
 
 
-class _GenerationMemo:
-    """Objects by key for one generation of the catalog, per process (like the response cache's
-    store: a newer generation drops them all, an older one neither reads nor writes). Saves a
-    three-table query (~1.4 ms of CPU) on every datastore_search the response cache misses."""
-
-    MAX_ENTRIES = 2_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generation: int | None = None
-        self._entries: dict = {}
-
-    def get(self, generation: int, key):
-        with self._lock:
-            return self._entries.get(key) if generation == self._generation else None
-
-    def put(self, generation: int, key, value) -> None:
-        with self._lock:
-            if self._generation is None or generation > self._generation:
-                self._generation, self._entries = generation, {}
-            if generation == self._generation and len(self._entries) < self.MAX_ENTRIES:
-                self._entries[key] = value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._generation, self._entries = None, {}
-
-
-_public_resources = _GenerationMemo()
+# Public resources by id under the catalog generation an anonymous request read, per process: a
+# response-cache miss then skips a three-table query (~1.4 ms of CPU) for its resource.
+PUBLIC_RESOURCES_KEPT = 2_000
+_public_resources = response_cache.GenerationStore(size=lambda _resource: 1)
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from civicstack.eservices.demo import blank_form_pdf
 
@@ -47,9 +48,9 @@ def test_citizen_files_across_districts_clerk_requests_supplement_then_approves(
     page.locator("#f-phone").fill("0912345678")
     page.locator("#f-purpose").select_option("就學")
     # the mailing address question appears only when mail delivery is chosen
-    assert page.locator("#q-mailing_address").is_hidden()
+    expect(page.locator("#q-mailing_address")).to_be_hidden()  # form.js hides it once it has run
     page.locator("input[name=delivery][value=郵寄]").check()
-    assert page.locator("#q-mailing_address").is_visible()
+    expect(page.locator("#q-mailing_address")).to_be_visible()
     page.locator("#f-mailing_address").fill("桃園市中壢區中央西路二段1號")
     page.locator("#f-supporting_document").set_input_files(pdf("在學證明.pdf"))
     page.locator("button[name=continue]").click()
@@ -133,7 +134,7 @@ def test_an_administrator_adds_a_question_to_an_online_form_without_writing_json
 
     # A citizen's new application uses the new version: the question shows when the purpose is 就學.
     page.goto("/eservices/items/SW-CHILD/apply/")
-    assert page.locator("#q-child_school").is_hidden()
+    expect(page.locator("#q-child_school")).to_be_hidden()  # form.js hides it once it has run
     page.locator("#f-purpose").select_option("就學")
-    assert page.locator("#q-child_school").is_visible()
+    expect(page.locator("#q-child_school")).to_be_visible()
     assert page.csp_violations == []

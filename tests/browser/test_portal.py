@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +37,7 @@ def test_wrong_password_is_explained_and_keeps_the_visitor_on_the_form(page):
     page.locator("#id_username").fill("citizen")
     page.locator("#id_password").fill("not-the-password")
     page.get_by_role("button", name=re.compile("登入|Log in")).last.click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()  # the answer to the POST, once it has loaded
     assert page.url.endswith("/login/")
 
 

@@ -208,6 +208,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LANGUAGE_CODE = "zh-hant"
 LANGUAGES = [("zh-hant", "繁體中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["civicstack.core.formats"]  # money grouped in threes with commas in zh-Hant too
 TIME_ZONE = "Asia/Taipei"
 USE_I18N = True
 USE_TZ = True

@@ -2,6 +2,7 @@
 
 import datetime
 
+from django import forms
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template import Context, Template
 from django.utils import translation
@@ -20,3 +21,15 @@ def test_other_zh_hant_formats_still_come_from_django():
             Context({"day": datetime.date(2026, 11, 28)})
         )
     assert rendered == "2026年11月28日"
+
+
+def test_a_date_input_gets_an_iso_value_in_zh_hant():
+    class Form(forms.Form):
+        day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    with translation.override("zh-hant"):
+        html = str(Form(initial={"day": datetime.date(2026, 11, 28)})["day"])
+        assert 'value="2026-11-28"' in html  # a browser shows 2026/11/28 in a date input as empty
+        for typed in ("2026-11-28", "2026/11/28", "2026年11月28日"):
+            form = Form({"day": typed})
+            assert form.is_valid() and form.cleaned_data["day"] == datetime.date(2026, 11, 28)

@@ -164,3 +164,34 @@ def test_dashboards_are_created_for_the_editors_agency_and_charts_arranged(insta
     with pytest.raises(PermissionDenied):
         services.charts_arrange(actor=staff["clerk_b"], dashboard=dashboard, positions={first.pk: 1})
     assert Chart.objects.get(pk=first.pk).position == 20
+
+
+def test_column_headings_are_set_in_the_editor_and_shown_on_the_dashboard(accidents, staff, client_for):
+    admin = client_for(staff["city_admin"])
+    malformed = admin.post("/analytics/editor/charts/new/", chart_post(headings="accidents Crashes"))
+    assert malformed.status_code == 400 and "Line 1: write column = heading." in malformed.content.decode()
+    unknown = admin.post("/analytics/editor/charts/new/", chart_post(headings="deaths = Deaths"))
+    page = unknown.content.decode()
+    assert unknown.status_code == 400 and 'id="id_headings-error"' in page and "deaths" in page
+    assert not Chart.objects.filter(slug="by-road").exists()
+
+    preview = admin.post(
+        "/analytics/editor/charts/new/", chart_post(action="preview", headings="accidents = Crashes")
+    )
+    assert (
+        '<th scope="col">Road</th><th scope="col">Crashes</th>' in preview.content.decode()
+    )  # glossary, own
+    assert (
+        admin.post(
+            "/analytics/editor/charts/new/", chart_post(headings="\naccidents = Crashes\n")
+        ).status_code
+        == 302
+    )
+    chart = Chart.objects.get(slug="by-road")
+    assert chart.spec["labels"] == {"accidents": "Crashes"}
+    assert (
+        "accidents = Crashes</textarea>"
+        in admin.get(f"/analytics/editor/charts/{chart.pk}/").content.decode()
+    )
+    dashboard = admin.get("/analytics/d/traffic-safety/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<th scope="col">Road</th><th scope="col">Crashes</th>' in dashboard

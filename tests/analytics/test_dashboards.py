@@ -3,6 +3,8 @@ per agency enforced in the engine, cached results with their freshness, public d
 pages with filters and CSV export."""
 
 import datetime
+import json
+import re
 
 import pytest
 from django.utils import timezone
@@ -194,3 +196,60 @@ class TestResultsAndPages:
         ):
             response = client.get(query_of(None, "traffic-safety", **filters))
             assert response.status_code == 422 and "error" in response.json()
+
+
+class TestColumnHeadings:
+    """Tables, legends and the API name result columns in the reader's language, not by SQL names."""
+
+    def test_the_page_heads_columns_in_the_readers_language(self, accidents, staff, client_for):
+        client = client_for(staff["city_admin"])
+        english = client.get("/analytics/d/traffic-safety/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        chinese = client.get("/analytics/d/traffic-safety/", HTTP_ACCEPT_LANGUAGE="zh-Hant").content.decode()
+        assert '<th scope="col">Hour</th><th scope="col">Accidents</th>' in english
+        assert '<th scope="col">小時</th><th scope="col">事故數</th>' in chinese
+        assert '<th scope="col">hour</th>' not in english + chinese
+        chart = Chart.objects.get(slug="accidents-by-hour")
+        embedded = re.search(
+            rf'<script id="chart-{chart.pk}-data" type="application/json">(.*?)</script>', chinese
+        )
+        assert json.loads(embedded.group(1))["labels"] == {
+            "hour": "小時",
+            "accidents": "事故數",
+        }  # for the legend
+
+    def test_the_api_gives_labels_and_a_charts_own_labels_win(self, accidents, staff, client_for):
+        client = client_for(staff["city_admin"])
+        chart = Chart.objects.get(slug="accidents-by-hour")
+        body = client.get(f"/api/v1/analytics/charts/{chart.pk}/data", HTTP_ACCEPT_LANGUAGE="en").json()
+        assert body["columns"] == ["hour", "accidents"]
+        assert body["labels"] == {"hour": "Hour", "accidents": "Accidents"}
+        services.chart_save(actor=None, dashboard=chart.dashboard, slug=chart.slug, title=chart.title, sql=chart.sql,
+                            parameters=chart.parameters, chart=chart,
+                            spec={**chart.spec, "labels": {"accidents": "Crashes"}})  # fmt: skip
+        body = client.get(f"/api/v1/analytics/charts/{chart.pk}/data", HTTP_ACCEPT_LANGUAGE="en").json()
+        assert body["labels"] == {"hour": "Hour", "accidents": "Crashes"}
+
+    @pytest.mark.parametrize(
+        "labels", [["Crashes"], {"accidents": ""}, {"accidents": 3}, {"nothing": "Nothing"}]
+    )
+    def test_bad_labels_are_refused(self, installed, labels):
+        chart = Chart.objects.get(slug="accidents-by-hour")
+        with pytest.raises(ChartInvalid) as refused:
+            services.chart_save(actor=None, dashboard=chart.dashboard, slug=chart.slug, title=chart.title,
+                                sql=chart.sql, parameters=chart.parameters, chart=chart,
+                                spec={**chart.spec, "labels": labels})  # fmt: skip
+        assert set(refused.value.details) == {"labels"}
+        assert Chart.objects.get(pk=chart.pk).spec == chart.spec
+
+
+def test_the_date_inputs_show_the_period_the_charts_cover(installed, staff, client_for):
+    client = client_for(staff["city_admin"])
+    today = timezone.localdate()
+    for language in ("zh-Hant", "en"):  # ISO in the input whatever the language's date format
+        html = client.get("/analytics/d/traffic-safety/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert f'name="date_from" value="{today - datetime.timedelta(days=29)}"' in html
+        assert f'name="date_to" value="{today}"' in html
+    chosen = client.get(
+        "/analytics/d/traffic-safety/?date_from=2026-01-05&date_to=2026-01-31"
+    ).content.decode()
+    assert 'name="date_from" value="2026-01-05"' in chosen and 'name="date_to" value="2026-01-31"' in chosen

@@ -65,6 +65,7 @@ class Filters(Schema):
 
 class ChartDataOut(Schema):
     columns: list[str]
+    labels: dict[str, str] = Field(description="each column's heading in the request's language")
     rows: list[list[Any]]
     computed_at: datetime.datetime
     cached: bool
@@ -140,7 +141,8 @@ class ChartIn(Schema):
     sql: str = Field(min_length=1, max_length=20_000)
     parameters: list[str] = Field(default_factory=list, max_length=3)
     spec: dict = Field(
-        description='{"type": "line|bar|map|table", "x": column, "y": [columns], "series"?: column}'
+        description='{"type": "line|bar|map|table", "x": column, "y": [columns], "series"?: column, '
+        '"labels"?: {column: heading}}'
     )
     is_public: bool = False
     position: int = Field(100, ge=0, le=10_000)

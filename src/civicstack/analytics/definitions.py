@@ -28,6 +28,25 @@ def chart(slug, title, sql, spec, *, public=False, parameters=None):
             "parameters": ALL if parameters is None else parameters}  # fmt: skip
 
 
+# Headings for result columns in tables, legends and tooltips (a chart's spec may name its own in
+# "labels"); a column not listed here is shown by its name.
+COLUMN_LABELS = {
+    "accidents": _("Accidents"), "beds": _("Beds"), "card_kind": _("Card type"), "cases": _("Cases"),
+    "category": _("Category"), "channel": _("Channel"), "code": _("District code"),
+    "complaints": _("Complaints"), "day": _("Day"), "district": _("District"), "factory": _("Factory"),
+    "failed": _("Failed inspections"), "fares": _("Fares (NT$)"), "fault": _("Fault"), "faults": _("Faults"),
+    "function": _("Card function"), "highest": _("Highest reading"), "hour": _("Hour"),
+    "incident_type": _("Incident type"), "incidents": _("Incidents"), "inspections": _("Inspections"),
+    "mean_repair_hours": _("Mean hours to repair"), "mean_sentiment": _("Mean sentiment"), "month": _("Month"),
+    "name": _("District name"), "occupancy_percent": _("Occupancy (%)"),
+    "per_million_vehicles": _("Accidents per million vehicles"), "per_week": _("Complaints per week"),
+    "permit_id": _("Road-works permit"), "pm25": _("PM2.5 (μg/m³)"), "points": _("Welfare points"),
+    "priority": _("Priority"), "reader": _("Reader"), "risk_score": _("Risk score"), "road": _("Road"),
+    "station": _("Station"), "thousand_vehicles": _("Vehicles (thousands)"), "topic": _("Topic"),
+    "uses": _("Uses"), "vehicles": _("Vehicles"),
+}  # fmt: skip
+
+
 DASHBOARDS = [
     {
         "slug": "traffic-safety", "title": _("Traffic safety hot spots"), "topic": _("Traffic"),

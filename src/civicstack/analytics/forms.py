@@ -69,6 +69,11 @@ class ChartForm(forms.Form):
                              help_text=_("Optional: one line or bar per value of this column."))  # fmt: skip
     label = forms.CharField(label=_("Label column"), max_length=60, required=False,
                             help_text=_("Optional: names shown for a map's areas."))  # fmt: skip
+    headings = forms.CharField(
+        label=_("Column headings"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text=_("Optional, one per line: column = heading. Other columns use the glossary's heading or their name."),
+    )  # fmt: skip
     is_public = forms.BooleanField(label=_("Public figure (shown without login)"), required=False)
     position = forms.IntegerField(
         label=_("Position on the dashboard"), min_value=0, max_value=10_000, initial=100
@@ -79,12 +84,27 @@ class ChartForm(forms.Form):
         self.fields["dashboard"].queryset = dashboards
         self.fields["type"].choices = chart_types
 
+    def clean_headings(self) -> dict[str, str]:
+        headings = {}
+        for number, line in enumerate(self.cleaned_data["headings"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            column, equals, heading = line.partition("=")
+            if not equals or not column.strip() or not heading.strip():
+                raise forms.ValidationError(
+                    _("Line %(number)s: write column = heading."), params={"number": number}
+                )
+            headings[column.strip()] = heading.strip()
+        return headings
+
     def spec(self) -> dict:
         data = self.cleaned_data
         spec = {"type": data["type"], "x": data["x"].strip(), "y": _names(data["y"])}
         for name in ("series", "label"):
             if data.get(name, "").strip():
                 spec[name] = data[name].strip()
+        if data.get("headings"):
+            spec["labels"] = data["headings"]
         return spec
 
     @staticmethod
@@ -93,6 +113,7 @@ class ChartForm(forms.Form):
         return {"dashboard": chart.dashboard.slug, "title": chart.title, "slug": chart.slug, "sql": chart.sql,
                 "parameters": chart.parameters, "type": spec.get("type"), "x": spec.get("x", ""),
                 "y": ", ".join(spec.get("y", [])), "series": spec.get("series", ""), "label": spec.get("label", ""),
+                "headings": "\n".join(f"{column} = {heading}" for column, heading in spec.get("labels", {}).items()),
                 "is_public": chart.is_public, "position": chart.position}  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from civicstack.core.models import Agency, District, StaffRole, User
 from civicstack.core.selectors import staff_scope
 
 from . import catalog, warehouse
+from .definitions import COLUMN_LABELS
 from .errors import QueryFailed
 from .models import Chart, CuratedDataset, Dashboard, Load, Source
 
@@ -228,9 +229,17 @@ def query_result(sql: str, parameters: dict, viewer: warehouse.Viewer, *, cache_
     return answer
 
 
+def column_labels(spec: dict, columns: list[str]) -> dict[str, str]:
+    """Each result column's heading in the current language: the chart's own label from its
+    spec, else the shipped glossary's, else the column's name."""
+    own = spec.get("labels") or {}
+    return {name: str(own.get(name) or COLUMN_LABELS.get(name) or name) for name in columns}
+
+
 def chart_data(chart: Chart, viewer: warehouse.Viewer, parameters: dict) -> dict:
     key = _cache_key("chart", chart.pk, chart.updated_at, viewer, parameters)
-    return query_result(chart.sql, parameters, viewer, cache_key=key)
+    answer = query_result(chart.sql, parameters, viewer, cache_key=key)
+    return {**answer, "labels": column_labels(chart.spec, answer["columns"])}  # not cached: per language
 
 
 def dataset_rows(dataset: CuratedDataset, viewer: warehouse.Viewer, parameters: dict) -> dict:

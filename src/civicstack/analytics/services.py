@@ -219,6 +219,15 @@ def validate_spec(spec: dict, columns: list[str]) -> None:
         + (y if isinstance(y, list) else [])
         + [spec[k] for k in ("series", "label") if spec.get(k)]
     )
+    labels = spec.get("labels", {})
+    if not isinstance(labels, dict) or not all(
+        isinstance(v, str) and 0 < len(v) <= 80 for v in labels.values()
+    ):
+        problems["labels"] = _("Labels map a column to its heading (text of 1 to 80 characters).")
+    elif unlabelled := [name for name in labels if name not in columns]:
+        problems["labels"] = _("Headings for columns not in the query's result: %(names)s") % {
+            "names": ", ".join(map(str, unlabelled))
+        }
     missing = [name for name in named if name not in columns]
     if missing:
         problems["columns"] = _("Columns not in the query's result: %(names)s") % {

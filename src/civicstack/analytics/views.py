@@ -34,7 +34,10 @@ def _is_staff(request: HttpRequest) -> bool:
 
 def _filters(request: HttpRequest) -> DashboardFilters:
     sources = [(s.table, s.name) for s in selectors.sources()]
-    return DashboardFilters(request.GET or None, districts=selectors.district_choices(), sources=sources)
+    period = selectors.filters_of(["date_from", "date_to"])  # shown in the date inputs until one is chosen
+    return DashboardFilters(
+        request.GET or None, initial=period, districts=selectors.district_choices(), sources=sources
+    )
 
 
 def _values(form: DashboardFilters, declared: list[str]) -> dict:
@@ -69,8 +72,10 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         except ServiceError as failure:
             data, error = {"columns": [], "rows": [], "computed_at": None}, failure.message
         computed = parse_datetime(data["computed_at"]) if data.get("computed_at") else None
-        panels.append({"chart": chart, "data": {"spec": chart.spec, "columns": data["columns"], "rows": data["rows"]},
-                       "columns": data["columns"], "rows": data["rows"][:200], "computed_at": computed,
+        labels = data.get("labels") or selectors.column_labels(chart.spec, data["columns"])
+        panels.append({"chart": chart, "data": {"spec": chart.spec, "columns": data["columns"], "rows": data["rows"],
+                                                "labels": labels},
+                       "headings": list(labels.values()), "rows": data["rows"][:200], "computed_at": computed,
                        "cached": data.get("cached", False), "error": error,
                        "csv_query": request.GET.urlencode(), "data_id": f"chart-{chart.pk}-data"})  # fmt: skip
     period = _values(form, ["date_from", "date_to"])
@@ -140,7 +145,7 @@ def _problems(form, error: ServiceError) -> list[str]:
     problems = [error.message]
     details = error.details if isinstance(error.details, dict) else {}
     for key, text in details.items():
-        field = {"columns": "y"}.get(key, key)
+        field = {"columns": "y", "labels": "headings"}.get(key, key)
         if field in form.fields:
             form.add_error(field, str(text))
         else:
@@ -178,8 +183,9 @@ def chart_edit(request: HttpRequest, chart_id: int | None = None) -> HttpRespons
                 values = selectors.filters_of(parameters)
                 result = services.chart_preview(viewer=selectors.viewer_for_user(request.user), sql=data["sql"],
                                                 spec=spec, parameters=parameters, values=values)  # fmt: skip
-                preview = {"data": {"spec": spec, "columns": result["columns"], "rows": result["rows"]},
-                           "columns": result["columns"], "rows": result["rows"][:50], "total": len(result["rows"]),
+                labels = selectors.column_labels(spec, result["columns"])
+                preview = {"data": {"spec": spec, "columns": result["columns"], "rows": result["rows"], "labels": labels},
+                           "headings": list(labels.values()), "rows": result["rows"][:50], "total": len(result["rows"]),
                            "period": selectors.filters_of(["date_from", "date_to"])}  # fmt: skip
             else:
                 saved = services.chart_save(

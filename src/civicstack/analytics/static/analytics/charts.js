@@ -1,11 +1,14 @@
 // Draws each chart of a dashboard page with ECharts from the rows the server embedded as JSON
-// (no inline script: the page's Content-Security-Policy forbids it). Spec: {type, x, y, series, label}.
+// (no inline script: the page's Content-Security-Policy forbids it). Spec: {type, x, y, series, label};
+// the server sends each column's heading in the page's language as data.labels.
 (function () {
   "use strict";
   var palette = ["#005a8c", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#0b7285", "#c2255c", "#5c940d"];
   var geojsonPromise = null;
 
   function columnIndex(columns, name) { return columns.indexOf(name); }
+
+  function heading(data, name) { return (data.labels && data.labels[name]) || name; }
 
   function seriesOf(data) {
     var spec = data.spec, cols = data.columns, rows = data.rows;
@@ -27,7 +30,7 @@
     } else {
       spec.y.forEach(function (name) {
         var yi = columnIndex(cols, name);
-        out.push({ name: name, type: kind, smooth: kind === "line", data: rows.map(function (r) { return r[yi]; }) });
+        out.push({ name: heading(data, name), type: kind, smooth: kind === "line", data: rows.map(function (r) { return r[yi]; }) });
       });
     }
     return { categories: categories, series: out };
@@ -53,7 +56,7 @@
     var max = Math.max.apply(null, values.map(function (v) { return v.value || 0; }).concat([1]));
     return {
       animation: false,
-      tooltip: { trigger: "item", formatter: function (p) { return (p.data && p.data.label || p.name) + ": " + (p.value === undefined || isNaN(p.value) ? "—" : p.value); } },
+      tooltip: { trigger: "item", formatter: function (p) { return (p.data && p.data.label || p.name) + " · " + heading(data, spec.y[0]) + ": " + (p.value === undefined || isNaN(p.value) ? "—" : p.value); } },
       visualMap: { min: 0, max: max, calculable: true, left: 0, bottom: 0, inRange: { color: ["#e6f0f6", "#005a8c"] } },
       series: [{ type: "map", map: "taoyuan", nameProperty: "code", roam: false,
         label: { show: true, fontSize: 10, formatter: function (p) { return p.data && p.data.label || ""; } },

@@ -27,7 +27,7 @@ def test_station_list_filter_and_chart(page):
     page.wait_for_url("**/iot/stations/WL-DH-01/")
     chart = page.locator("svg.iot-chart").first
     assert chart.is_visible()
-    assert "water_level" in chart.get_attribute("aria-label")
+    assert "水位" in chart.get_attribute("aria-label")  # the quantity by its name, in the page's language
     assert page.locator("svg.iot-chart line").count() == 2  # warning and alert levels
     if os.environ.get("CIVICSTACK_SCREENSHOTS"):
         page.screenshot(path=SCREENSHOTS / "iot-station.png", full_page=True)

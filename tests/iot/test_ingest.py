@@ -119,7 +119,7 @@ def test_a_threshold_crossing_alerts_once_per_episode(gauge, staff, make_user, d
     assert Notification.objects.filter(recipient=owner_clerk).count() == 2
     assert Notification.objects.filter(recipient=staff["clerk_b"]).count() == 0
     note = Notification.objects.filter(recipient=owner_clerk).order_by("id").first()
-    assert note.subject.startswith("Warning: water_level at 南崁溪 南崁橋 reached 5.2 m")
+    assert note.subject.startswith("Warning: Water level at 南崁溪 南崁橋 reached 5.2 m")
     assert AuditEvent.objects.filter(action="iot.alert_opened").count() == 2
     assert AuditEvent.objects.filter(action="iot.alert_closed").count() == 1
 

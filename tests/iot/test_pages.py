@@ -33,6 +33,16 @@ def test_station_page_draws_a_chart_with_threshold_lines(gauge):
     assert Client().get("/iot/stations/NOPE/").status_code == 404
 
 
+def test_quantities_are_named_in_the_readers_language_with_the_code_beside(gauge):
+    services.readings_ingest(readings=[level(v, minutes_ago(30 - 10 * i)) for i, v in enumerate([3, 4])],
+                             source="test")  # fmt: skip
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-Hant").get("/iot/stations/WL-NK-01/").content.decode()
+    assert "水位 (m) <small" in chinese and '<small class="mono muted">water_level</small>' in chinese
+    assert "南崁溪 南崁橋 水位：2 筆讀數，3–4 m，最新 4 m" in chinese  # the chart's description
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get("/iot/").content.decode()
+    assert "Water level" in english and ">water_level" not in english
+
+
 def test_data_quality_page_is_for_staff(gauge, staff, citizen, client_for):
     services.readings_ingest(readings=[level(99, minutes_ago(1)), level(1, minutes_ago(1)), level(1, minutes_ago(1))],
                              source="mqtt")  # fmt: skip

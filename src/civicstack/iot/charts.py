@@ -4,6 +4,8 @@ site's strict Content-Security-Policy and on any phone. Threshold lines are draw
 import datetime
 from dataclasses import dataclass
 
+from django.utils.translation import ngettext
+
 WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_Y = 640, 180, 48, 8, 14
 
 
@@ -48,7 +50,12 @@ def line_chart(series: list[tuple[datetime.datetime, float]], *, thresholds: lis
     lines = [Line(y(value), f"{value:g}", level) for level, value in thresholds]
     y_labels = [(y(high), f"{high:g}"), (y(low), f"{low:g}")]
     x_labels = [(x(times[0]), _stamp(series[0][0])), (x(times[-1]), _stamp(series[-1][0]))]
-    summary = f"{label}: {len(values)} readings, {min(values):g}–{max(values):g} {unit}, latest {values[-1]:g} {unit}"
+    summary = ngettext(
+        "%(label)s: %(count)s reading, %(low)s–%(high)s %(unit)s, latest %(latest)s %(unit)s",
+        "%(label)s: %(count)s readings, %(low)s–%(high)s %(unit)s, latest %(latest)s %(unit)s",
+        len(values),
+    ) % {"label": label, "count": len(values), "low": f"{min(values):g}", "high": f"{max(values):g}",
+         "unit": unit, "latest": f"{values[-1]:g}"}  # fmt: skip
     return SvgChart(WIDTH, HEIGHT, points, lines, y_labels, x_labels, summary)
 
 

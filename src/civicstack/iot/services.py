@@ -488,7 +488,7 @@ def _episode_open(sensor: Sensor, level: str, threshold: float, item: _Candidate
                  data={"station": station.code, "quantity": sensor.quantity, "level": level, "value": item.value})  # fmt: skip
     level_label = AlertEpisode.Level(level).label
     subject = _("%(level)s: %(quantity)s at %(station)s reached %(value)s %(unit)s") % {
-        "level": level_label, "quantity": sensor.quantity, "station": station.name,
+        "level": level_label, "quantity": sensor.quantity_name, "station": station.name,
         "value": f"{item.value:g}", "unit": sensor.unit,
     }  # fmt: skip
     body = _(
@@ -496,7 +496,7 @@ def _episode_open(sensor: Sensor, level: str, threshold: float, item: _Candidate
         "the %(level)s threshold of %(threshold)s %(unit)s. You will not be notified again until the "
         "value has fallen back and crosses the threshold anew."
     ) % {
-        "quantity": sensor.quantity, "code": station.code, "station": station.name, "value": f"{item.value:g}",
+        "quantity": sensor.quantity_name, "code": station.code, "station": station.name, "value": f"{item.value:g}",
         "unit": sensor.unit, "time": timezone.localtime(item.measured_at).strftime("%Y-%m-%d %H:%M"),
         "level": level_label.lower(), "threshold": f"{threshold:g}",
     }  # fmt: skip

@@ -48,7 +48,7 @@ def station_detail(request: HttpRequest, code: str) -> HttpResponse:
     for row in selectors.latest_values(station):
         sensor = row["sensor"]
         chart = charts.line_chart(selectors.series(sensor, since=since), thresholds=sensor.thresholds(),
-                                  unit=sensor.unit, label=f"{station.name} {sensor.quantity}")  # fmt: skip
+                                  unit=sensor.unit, label=f"{station.name} {sensor.quantity_name}")  # fmt: skip
         sensors.append({"sensor": sensor, "latest": row["latest"], "chart": chart})
     return render(request, "iot/station.html", {
         "station": station, "sensors": sensors, "episodes": selectors.episodes(station=station)[:20],

@@ -37,6 +37,18 @@ class Station(models.Model):
         return f"{self.code} {self.name}"
 
 
+# What a quantity code (as in MQTT topics and payloads) is called on pages and in alerts; a code
+# not listed here is shown as it is.
+QUANTITY_NAMES = {
+    "water_level": _("Water level"), "rainfall": _("Rainfall"), "pm25": _("PM2.5"), "pm10": _("PM10"),
+    "o3": _("Ozone"), "no2": _("Nitrogen dioxide"), "co": _("Carbon monoxide"), "so2": _("Sulphur dioxide"),
+    "aqi": _("Air quality index"), "temperature": _("Temperature"), "humidity": _("Humidity"),
+    "ph": _("pH"), "dissolved_oxygen": _("Dissolved oxygen"), "turbidity": _("Turbidity"),
+    "conductivity": _("Conductivity"), "vehicles": _("Vehicles"), "speed": _("Mean speed"),
+    "power": _("Power"), "lamp_on": _("Lamp on"),
+}  # fmt: skip
+
+
 class Sensor(models.Model):
     """One quantity measured at a station, with its unit, the range a working instrument can
     report, and the thresholds that open alert episodes (both compared as "value at or above")."""
@@ -65,6 +77,10 @@ class Sensor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station.code}/{self.quantity}"
+
+    @property
+    def quantity_name(self) -> str:
+        return str(QUANTITY_NAMES.get(self.quantity, self.quantity))
 
     def thresholds(self) -> list[tuple[str, float]]:
         levels = [("warning", self.warning_level), ("alert", self.alert_level)]

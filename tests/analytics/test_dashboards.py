@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from civicstack.analytics import selectors, services, warehouse
+from civicstack.analytics.definitions import COLUMN_LABELS
 from civicstack.analytics.errors import ChartInvalid, QueryFailed
 from civicstack.analytics.models import Chart, CuratedDataset, Dashboard
 from civicstack.core.models import Agency, StaffRole
@@ -200,6 +201,16 @@ class TestResultsAndPages:
 
 class TestColumnHeadings:
     """Tables, legends and the API name result columns in the reader's language, not by SQL names."""
+
+    def test_every_shipped_charts_columns_have_a_heading(self, installed):
+        checker = services.QueryChecker()
+        unlabelled = {
+            (chart.slug, column)
+            for chart in Chart.objects.all()
+            for column in checker.check(chart.sql, chart.parameters)[1]
+            if column not in COLUMN_LABELS
+        }
+        assert Chart.objects.count() > 20 and unlabelled == set()
 
     def test_the_page_heads_columns_in_the_readers_language(self, accidents, staff, client_for):
         client = client_for(staff["city_admin"])

@@ -43,7 +43,10 @@ COLUMN_LABELS = {
     "permit_id": _("Road-works permit"), "pm25": _("PM2.5 (μg/m³)"), "points": _("Welfare points"),
     "priority": _("Priority"), "reader": _("Reader"), "risk_score": _("Risk score"), "road": _("Road"),
     "station": _("Station"), "thousand_vehicles": _("Vehicles (thousands)"), "topic": _("Topic"),
-    "uses": _("Uses"), "vehicles": _("Vehicles"),
+    "uses": _("Uses"), "vehicles": _("Vehicles"), "last_inspected": _("Last inspected"),
+    "contractor": _("Contractor"), "population": _("Population"), "fires": _("Fires"),
+    "casualties": _("Casualties"), "last_reading": _("Last reading"), "posts": _("Posts"),
+    "facilities": _("Facilities"),
 }  # fmt: skip
 
 

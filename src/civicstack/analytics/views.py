@@ -70,12 +70,11 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             data, error = selectors.chart_data(chart, viewer, values), ""
         except ServiceError as failure:
-            data, error = {"columns": [], "rows": [], "computed_at": None}, failure.message
+            data, error = {"columns": [], "labels": {}, "rows": [], "computed_at": None}, failure.message
         computed = parse_datetime(data["computed_at"]) if data.get("computed_at") else None
-        labels = data.get("labels") or selectors.column_labels(chart.spec, data["columns"])
         panels.append({"chart": chart, "data": {"spec": chart.spec, "columns": data["columns"], "rows": data["rows"],
-                                                "labels": labels},
-                       "headings": list(labels.values()), "rows": data["rows"][:200], "computed_at": computed,
+                                                "labels": data["labels"]},
+                       "headings": list(data["labels"].values()), "rows": data["rows"][:200], "computed_at": computed,
                        "cached": data.get("cached", False), "error": error,
                        "csv_query": request.GET.urlencode(), "data_id": f"chart-{chart.pk}-data"})  # fmt: skip
     period = _values(form, ["date_from", "date_to"])
